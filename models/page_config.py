@@ -1,0 +1,22 @@
+"""A page's own shop settings: which SumUp merchant account its checkouts pay."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, Timestamped
+
+
+class PageConfig(Timestamped, Base):
+    __tablename__ = "page_configs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
+    # Each NULL falls back to the site's SumUp settings.
+    sumup_merchant_code: Mapped[str | None] = mapped_column(String(32))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # The NAME of the secret holding the API key (an environment variable or a key of the
+    # secrets file), never the key itself: this row is readable by all five services.
+    sumup_api_key_ref: Mapped[str | None] = mapped_column(String(100))
+    checkout_reference_prefix: Mapped[str | None] = mapped_column(String(20))

@@ -1,0 +1,77 @@
+"""The base every one of the five services is built on.
+
+`create_base_app()` gives a Quart app with the shared session cookie, CSRF protection,
+error pages, security headers, request ids in the logs, the database session per request,
+Redis when configured, and /healthz and /readyz.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypercorn.middleware import ProxyFixMiddleware
+from quart import Quart
+
+from shared.config import PROJECT_ROOT, Settings
+from shared.csrf import init_csrf
+from shared.db import init_db
+from shared.errors import init_error_pages
+from shared.health import bp as health_bp
+from shared.money import format_money
+from shared.redis_client import init_redis
+from shared.request_id import configure_logging, init_request_id
+from shared.security_headers import init_security_headers
+
+MAX_REQUEST_BYTES = 256 * 1024  # forms are small; anything larger is refused with 413
+
+
+def create_base_app(
+    name: str, settings: Settings, *, extra_form_actions: tuple[str, ...] = ()
+) -> Quart:
+    configure_logging()
+    app = Quart(
+        name,
+        root_path=str(PROJECT_ROOT),
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        SIBLING_ORIGINS=settings.sibling_origins,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        # The session cookie is shared with the blog service, which signs users in.
+        SESSION_COOKIE_NAME=settings.session_cookie_name,
+        SESSION_COOKIE_DOMAIN=settings.session_cookie_domain,
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+    )
+    app.extensions["settings"] = settings
+    app.jinja_env.globals["format_money"] = lambda minor, currency: format_money(
+        minor, currency, settings.locale
+    )
+    app.jinja_env.globals["production"] = settings.production
+    app.jinja_env.globals["app_urls"] = settings.app_urls
+
+    init_request_id(app)
+    init_db(app)
+    init_redis(app)
+    init_csrf(app)
+    init_security_headers(app, extra_form_actions=extra_form_actions)
+    init_error_pages(app)
+    app.register_blueprint(health_bp)
+
+    if settings.trusted_proxy_hops:
+        # Behind the reverse proxy: take scheme, host and client address from its headers.
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops
+        )
+    return app
+
+
+def settings_of(app: Any) -> Settings:
+    return app.extensions["settings"]

@@ -1,0 +1,97 @@
+"""The database engine and one session per request.
+
+The engine is made when the app starts serving and disposed when it stops; it hangs off
+the app. A request gets its session on first use (`get_session()`); the session is
+committed when the response is a success and rolled back otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from quart import Quart, current_app, g
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # SQLite has one writer at a time: wait for the lock instead of failing at once.
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def init_db(app: Quart) -> None:
+    """Open the engine when the app starts serving; close it when it stops."""
+
+    @app.before_serving
+    async def _open_engine() -> None:
+        if "db_engine" not in app.extensions:
+            engine = make_engine(app.config["DATABASE_URL"])
+            app.extensions["db_engine"] = engine
+            app.extensions["db_sessionmaker"] = make_sessionmaker(engine)
+
+    @app.after_serving
+    async def _close_engine() -> None:
+        engine = app.extensions.pop("db_engine", None)
+        app.extensions.pop("db_sessionmaker", None)
+        if engine is not None:
+            await engine.dispose()
+
+    @app.after_request
+    async def _commit_on_success(response: Any) -> Any:
+        session: AsyncSession | None = g.pop("db_session", None)
+        if session is not None:
+            try:
+                if response.status_code < 400:
+                    await session.commit()
+                else:
+                    await session.rollback()
+            finally:
+                await session.close()
+        return response
+
+    @app.teardown_request
+    async def _rollback_on_error(_exc: BaseException | None) -> None:
+        # Reached with a session still open only when the request failed before a response.
+        session: AsyncSession | None = g.pop("db_session", None)
+        if session is not None:
+            await session.rollback()
+            await session.close()
+
+
+def get_session() -> AsyncSession:
+    """This request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_sessionmaker"]()
+    return g.db_session
+
+
+def engine_of(app: Quart) -> AsyncEngine:
+    return app.extensions["db_engine"]

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.interfaces.owner import Owner
+
+
+class BookingError(Exception):
+    """A booking could not be claimed or made; `code` is stable, `slot_title` names it."""
+
+    def __init__(self, code: str, *, slot_title: str = "", entry_id: int | None = None):
+        super().__init__(code)
+        self.code = code
+        self.slot_title = slot_title
+        self.entry_id = entry_id
+
+
+class SlotSoldOut(BookingError):
+    def __init__(self, *, slot_title: str, entry_id: int | None = None):
+        super().__init__("slot_sold_out", slot_title=slot_title, entry_id=entry_id)
+
+
+@dataclass(frozen=True)
+class SlotInfo:
+    id: int
+    calendar_id: int
+    page_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    places: int
+    places_taken: int  # ordered + confirmed entries
+    price_minor: int
+    currency: str
+
+    @property
+    def places_left(self) -> int:
+        return max(self.places - self.places_taken, 0)
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """A booking as the cart shows it: one place in one slot."""
+
+    id: int
+    slot_id: int
+    page_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    price_minor: int
+    currency: str
+    state: str
+    order_id: int | None
+
+
+class CalendarService(Protocol):
+    async def pending_entries(
+        self, session: AsyncSession, owner: Owner, *, page_id: int | None = None
+    ) -> list[EntryInfo]:
+        """The owner's bookings in state pending (all pages, or one page's), in one query."""
+        ...
+
+    async def open_slots(self, session: AsyncSession, page_id: int) -> list[SlotInfo]:
+        """A page's calendar slots that start in the future, with their places taken."""
+        ...
+
+    async def book_slot(self, session: AsyncSession, owner: Owner, slot_id: int) -> EntryInfo:
+        """Make a pending entry for the owner (what the events service does)."""
+        ...
+
+    async def claim_entries_for_order(
+        self, session: AsyncSession, owner: Owner, entry_ids: Sequence[int], order_id: int
+    ) -> None:
+        """Mark the owner's pending entries `ordered` for the order, all or none.
+
+        Raises SlotSoldOut when a slot has no place left, BookingError("entry_not_pending")
+        when an entry is not the owner's pending entry any more. The caller's transaction
+        holds the change; on an error the caller rolls it back.
+        """
+        ...
+
+    async def confirm_entries_for_order(self, session: AsyncSession, order_id: int) -> int:
+        """Mark the order's `ordered` entries `confirmed`; returns how many."""
+        ...
+
+    async def release_entries_for_order(self, session: AsyncSession, order_id: int) -> int:
+        """Give the order's `ordered` entries back to their owner's cart as pending."""
+        ...
+
+    async def adopt_session_entries(
+        self, session: AsyncSession, *, session_id: str, user_id: int
+    ) -> int:
+        """Move an anonymous session's pending entries to the user; returns how many."""
+        ...

@@ -1,0 +1,155 @@
+"""Test harness: a real database migrated by alembic, an app per test, data factories.
+
+The suite runs on PostgreSQL when TEST_DATABASE_URL is set (CI) and on a SQLite file
+otherwise; REDIS_URL-dependent tests run when TEST_REDIS_URL is set.
+
+Every test starts from empty tables. Tables are emptied rather than each test being
+wrapped in a rolled-back transaction, because the app commits for real and the
+concurrency tests need commits seen across several connections: one mechanism for all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+import models  # noqa: F401
+import path_setup  # noqa: F401
+from shared.config import PROJECT_ROOT, Settings, load_settings
+from shared.db import make_engine, make_sessionmaker
+from shared.models import Base
+from tests.factories import Factory
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+ON_POSTGRES = (
+    bool(TEST_DATABASE_URL) and make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
+)
+
+postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+redis_only = pytest.mark.skipif(not TEST_REDIS_URL, reason="needs Redis (TEST_REDIS_URL)")
+
+
+def run_migrations(url: str, revision: str = "head") -> None:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["url"] = url
+    cfg.attributes["configure_logging"] = False
+    command.upgrade(cfg, revision)
+
+
+def reset_postgres_schema(url: str) -> None:
+    async def _reset() -> None:
+        engine = make_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(_reset())
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(scope="session")
+def database_url(var_dir: Path) -> Iterator[str]:
+    """A database migrated to head by alembic, once for the whole run."""
+    if ON_POSTGRES:
+        assert TEST_DATABASE_URL
+        reset_postgres_schema(TEST_DATABASE_URL)
+        run_migrations(TEST_DATABASE_URL)
+        yield TEST_DATABASE_URL
+    else:
+        url = f"sqlite+aiosqlite:///{var_dir / 'test.sqlite3'}"
+        run_migrations(url)
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str, var_dir: Path) -> Settings:
+    env = {"DATABASE_URL_ASYNC": database_url, "CART_VAR_DIR": str(var_dir), "SECRET_KEY": "t" * 32}
+    if TEST_REDIS_URL:
+        env["REDIS_URL"] = TEST_REDIS_URL
+    return load_settings(env)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    await _empty_tables(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def _empty_tables(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with make_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def factory(db: AsyncSession) -> Factory:
+    return Factory(db)
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: AsyncEngine):  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    app = create_app(settings)
+    # The test's engine serves the app too, so the test sees exactly what the app wrote.
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessionmaker"] = make_sessionmaker(engine)
+    async with app.test_app() as test_app:
+        yield test_app
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def query_counter(engine: AsyncEngine) -> Iterator[QueryCounter]:
+    """Counts the SQL statements sent through the test engine (the app's too)."""
+    counter = QueryCounter()
+
+    def _count(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        counter.statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", _count)
+    yield counter
+    event.remove(engine.sync_engine, "before_cursor_execute", _count)
