@@ -1,0 +1,104 @@
+"""Routes of the stand-in pages: parse, call one service function, render or redirect."""
+
+from __future__ import annotations
+
+from quart import abort, current_app, flash, redirect, render_template, request, session, url_for
+
+from bp.cart.services.identity import USER_ID_KEY, current_owner
+from bp.demo import bp
+from bp.demo.services import (
+    ShopPage,
+    book_open_slot,
+    find_demo_user,
+    list_demo_users,
+    load_home,
+    load_shop,
+    load_site_shop,
+)
+from shared.base_app import settings_of
+from shared.db import get_session
+from shared.interfaces import BookingError, SlotSoldOut
+
+
+def _positive_int(raw: str | None) -> int | None:
+    """A form's id field as a positive int, or None for anything else."""
+    raw = (raw or "").strip()
+    if not raw.isdecimal() or len(raw) > 18:
+        return None
+    value = int(raw)
+    return value if value > 0 else None
+
+
+async def _render_shop(shop_page: ShopPage) -> str:
+    max_quantity = settings_of(current_app).max_quantity
+    return await render_template("demo/shop.html", shop=shop_page, max_quantity=max_quantity)
+
+
+@bp.get("/")
+async def home():  # type: ignore[no-untyped-def]
+    home_page = await load_home(get_session())
+    return await render_template("demo/home.html", home=home_page)
+
+
+@bp.get("/shop/")
+async def site_shop():  # type: ignore[no-untyped-def]
+    shop = await load_site_shop(get_session())
+    return await _render_shop(shop)
+
+
+@bp.get("/shop/<page_slug>/")
+async def shop(page_slug: str):  # type: ignore[no-untyped-def]
+    shop_page = await load_shop(get_session(), page_slug=page_slug)
+    if shop_page is None:
+        abort(404, "There is no shop at this address.")
+    return await _render_shop(shop_page)
+
+
+@bp.post("/shop/<page_slug>/book")
+async def book(page_slug: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    shop_page = await load_shop(db, page_slug=page_slug)
+    if shop_page is None or shop_page.page is None:
+        abort(404, "There is no shop at this address.")
+    slot_id = _positive_int((await request.form).get("slot_id"))
+    try:
+        if slot_id is None:
+            raise BookingError("slot_not_offered")
+        owner = current_owner(session)
+        assert owner is not None  # create=True always gives an owner
+        entry = await book_open_slot(db, owner=owner, page_id=shop_page.page.id, slot_id=slot_id)
+    except SlotSoldOut as error:
+        await flash(f"Sorry, {error.slot_title} is fully booked.", "error")
+        return redirect(url_for("demo.shop", page_slug=page_slug))
+    except BookingError:
+        await flash("That slot cannot be booked: choose one of the slots listed.", "error")
+        return redirect(url_for("demo.shop", page_slug=page_slug))
+    await flash(f"Booked: {entry.title}. It is in your cart until you check out.", "success")
+    return redirect(url_for("cart.page", page_slug=page_slug))
+
+
+@bp.route("/demo/sign-in", methods=["GET", "POST"])
+async def sign_in():  # type: ignore[no-untyped-def]
+    db = get_session()
+    if request.method == "GET":
+        users = await list_demo_users(db)
+        return await render_template(
+            "demo/sign_in.html", users=users, signed_in_id=session.get(USER_ID_KEY)
+        )
+    user_id = _positive_int((await request.form).get("user_id"))
+    user = await find_demo_user(db, user_id=user_id) if user_id else None
+    if user is None:
+        await flash("There is no such demo user: choose one from the list.", "error")
+        return redirect(url_for("demo.sign_in"))
+    # What the blog service does when a user signs in; the cart's identity hook then adopts
+    # the anonymous cart on the next request and says what it merged.
+    session[USER_ID_KEY] = user.id
+    await flash(f"Signed in as {user.display_name}.", "success")
+    return redirect(url_for("cart.overview"))
+
+
+@bp.post("/demo/sign-out")
+async def sign_out():  # type: ignore[no-untyped-def]
+    session.pop(USER_ID_KEY, None)
+    await flash("Signed out.", "success")
+    return redirect(url_for("demo.home"))
