@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import sys
 
-import path_setup  # noqa: F401
 from alembic import command
 from alembic.config import Config
 
+import path_setup  # noqa: F401
 from shared.config import PROJECT_ROOT, ConfigError, load_settings
 
 
@@ -21,7 +21,7 @@ def migrate() -> None:
 
 
 def seed() -> None:
-    from services.demo_seed import seed_demo_site_if_empty
+    from bp.demo.seed import seed_demo_site_if_empty
     from shared.db import make_engine, make_sessionmaker
 
     settings = load_settings()
