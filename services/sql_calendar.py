@@ -1,0 +1,260 @@
+"""services.calendar over the shared events tables: calendars, calendar_slots, calendar_entries.
+
+A slot is never overfilled: ordered + confirmed entries <= places. Pending entries (a booking
+sitting in a cart) hold no place; the place is taken when an order claims the entry, and that
+claim is decided by the database (see `claim_entries_for_order`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from shared.interfaces import BookingError, EntryInfo, Owner, SlotInfo, SlotSoldOut
+from shared.models import Calendar, CalendarEntry, CalendarSlot, EntryState, utcnow
+
+# The states in which an entry holds one of its slot's places.
+_HOLDS_A_PLACE = (EntryState.ORDERED, EntryState.CONFIRMED)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they are stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _owned_by(owner: Owner) -> ColumnElement[bool]:
+    """Entries of this owner: a user's by user id; an anonymous session's only while no user
+    has adopted them (so an old anonymous id never reaches a signed-in user's bookings)."""
+    if owner.signed_in:
+        return CalendarEntry.user_id == owner.user_id
+    return and_(CalendarEntry.session_id == owner.session_id, CalendarEntry.user_id.is_(None))
+
+
+def _slots_with_places_taken() -> Select[Any]:
+    # A correlated count per slot, answered from the (slot_id, state) index, rather than a
+    # grouped count over every slot's entries.
+    places_taken = (
+        select(func.count())
+        .where(CalendarEntry.slot_id == CalendarSlot.id, CalendarEntry.state.in_(_HOLDS_A_PLACE))
+        .correlate(CalendarSlot)
+        .scalar_subquery()
+    )
+    return select(CalendarSlot, Calendar.page_id, places_taken).join(
+        Calendar, Calendar.id == CalendarSlot.calendar_id
+    )
+
+
+def _slot_info(slot: CalendarSlot, page_id: int, places_taken: int) -> SlotInfo:
+    return SlotInfo(
+        id=slot.id,
+        calendar_id=slot.calendar_id,
+        page_id=page_id,
+        title=slot.title,
+        starts_at=_aware(slot.starts_at),
+        ends_at=_aware(slot.ends_at),
+        places=slot.places,
+        places_taken=places_taken,
+        price_minor=slot.price_minor,
+        currency=slot.currency,
+    )
+
+
+def _entry_info(entry: CalendarEntry, slot: CalendarSlot, page_id: int) -> EntryInfo:
+    return EntryInfo(
+        id=entry.id,
+        slot_id=slot.id,
+        page_id=page_id,
+        title=slot.title,
+        starts_at=_aware(slot.starts_at),
+        ends_at=_aware(slot.ends_at),
+        price_minor=slot.price_minor,
+        currency=slot.currency,
+        state=entry.state,
+        order_id=entry.order_id,
+    )
+
+
+class SqlCalendarService:
+    async def pending_entries(
+        self, session: AsyncSession, owner: Owner, *, page_id: int | None = None
+    ) -> list[EntryInfo]:
+        query = (
+            select(CalendarEntry, CalendarSlot, Calendar.page_id)
+            .join(CalendarSlot, CalendarSlot.id == CalendarEntry.slot_id)
+            .join(Calendar, Calendar.id == CalendarSlot.calendar_id)
+            .where(CalendarEntry.state == EntryState.PENDING, _owned_by(owner))
+            .order_by(CalendarSlot.starts_at, CalendarEntry.id)
+        )
+        if page_id is not None:
+            query = query.where(Calendar.page_id == page_id)
+        rows = await session.execute(query)
+        return [_entry_info(entry, slot, page) for entry, slot, page in rows]
+
+    async def open_slots(self, session: AsyncSession, page_id: int) -> list[SlotInfo]:
+        rows = await session.execute(
+            _slots_with_places_taken()
+            .where(Calendar.page_id == page_id, CalendarSlot.starts_at > utcnow())
+            .order_by(CalendarSlot.starts_at, CalendarSlot.id)
+        )
+        return [_slot_info(slot, page, taken) for slot, page, taken in rows]
+
+    async def book_slot(self, session: AsyncSession, owner: Owner, slot_id: int) -> EntryInfo:
+        row = (
+            await session.execute(
+                _slots_with_places_taken().where(
+                    CalendarSlot.id == slot_id, CalendarSlot.starts_at > utcnow()
+                )
+            )
+        ).first()
+        if row is None:
+            raise BookingError("slot_unknown")
+        slot, page_id, taken = row
+        # A pending entry holds no place, so this check can race; that is fine, because the
+        # claim at checkout is what the database guards. It only spares a shopper a booking
+        # that could never be checked out.
+        if taken >= slot.places:
+            raise SlotSoldOut(slot_title=slot.title)
+        entry = CalendarEntry(
+            slot_id=slot.id,
+            user_id=owner.user_id,
+            session_id=None if owner.signed_in else owner.session_id,
+            state=EntryState.PENDING,
+        )
+        session.add(entry)
+        await session.flush()
+        return _entry_info(entry, slot, page_id)
+
+    async def claim_entries_for_order(
+        self, session: AsyncSession, owner: Owner, entry_ids: Sequence[int], order_id: int
+    ) -> None:
+        wanted = sorted(set(entry_ids))
+        if not wanted:
+            return
+
+        # Lock the slots involved, in id order so that two claims sharing slots cannot
+        # deadlock. Every claim of a place takes its slot's lock first, so under READ
+        # COMMITTED the counts below (each UPDATE takes a fresh snapshot, after the lock)
+        # include every claim committed before ours, and no other claim on these slots can
+        # commit until we do. On SQLite FOR UPDATE renders as nothing: there the database
+        # has one writer at a time, so each conditional UPDATE below is atomic and, once
+        # the first one has taken the write lock, no other transaction writes until ours ends.
+        slot_ids = select(CalendarEntry.slot_id).where(CalendarEntry.id.in_(wanted))
+        await session.execute(
+            select(CalendarSlot.id)
+            .where(CalendarSlot.id.in_(slot_ids))
+            .order_by(CalendarSlot.id)
+            .with_for_update()
+        )
+
+        entries = (
+            await session.execute(
+                select(CalendarEntry.id, CalendarEntry.slot_id).where(CalendarEntry.id.in_(wanted))
+            )
+        ).all()
+        slot_of = {entry_id: slot_id for entry_id, slot_id in entries}
+        for entry_id in wanted:
+            if entry_id not in slot_of:
+                raise BookingError("entry_not_pending", entry_id=entry_id)
+
+        claimed: list[int] = []
+        try:
+            for entry_id in sorted(wanted, key=lambda e: (slot_of[e], e)):
+                if not await self._claim_one(session, owner, entry_id, order_id):
+                    raise await self._why_not_claimed(session, owner, entry_id)
+                claimed.append(entry_id)
+        except BookingError:
+            # All or none even if the caller forgot to roll back: hand back what we took.
+            # Our UPDATEs hold these rows' locks, so nobody else has touched them since.
+            if claimed:
+                await session.execute(
+                    update(CalendarEntry)
+                    .where(CalendarEntry.id.in_(claimed), CalendarEntry.order_id == order_id)
+                    .values(state=EntryState.PENDING, order_id=None)
+                    .execution_options(synchronize_session=False)
+                )
+            raise
+
+    async def _claim_one(
+        self, session: AsyncSession, owner: Owner, entry_id: int, order_id: int
+    ) -> bool:
+        """One conditional UPDATE: the owner's pending entry, while its slot has a place."""
+        holder = aliased(CalendarEntry)
+        taken = (
+            select(func.count())
+            .select_from(holder)
+            .where(holder.slot_id == CalendarEntry.slot_id, holder.state.in_(_HOLDS_A_PLACE))
+            .scalar_subquery()
+        )
+        places = (
+            select(CalendarSlot.places)
+            .where(CalendarSlot.id == CalendarEntry.slot_id)
+            .scalar_subquery()
+        )
+        result = await session.execute(
+            update(CalendarEntry)
+            .where(
+                CalendarEntry.id == entry_id,
+                CalendarEntry.state == EntryState.PENDING,
+                _owned_by(owner),
+                taken < places,
+            )
+            .values(state=EntryState.ORDERED, order_id=order_id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def _why_not_claimed(
+        self, session: AsyncSession, owner: Owner, entry_id: int
+    ) -> BookingError:
+        row = (
+            await session.execute(
+                select(CalendarSlot.title, CalendarEntry.state == EntryState.PENDING)
+                .join(CalendarSlot, CalendarSlot.id == CalendarEntry.slot_id)
+                .where(CalendarEntry.id == entry_id, _owned_by(owner))
+            )
+        ).first()
+        if row is None or not row[1]:
+            return BookingError("entry_not_pending", entry_id=entry_id)
+        return SlotSoldOut(slot_title=row[0], entry_id=entry_id)
+
+    async def confirm_entries_for_order(self, session: AsyncSession, order_id: int) -> int:
+        result = await session.execute(
+            update(CalendarEntry)
+            .where(CalendarEntry.order_id == order_id, CalendarEntry.state == EntryState.ORDERED)
+            .values(state=EntryState.CONFIRMED)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined, no-any-return]
+
+    async def release_entries_for_order(self, session: AsyncSession, order_id: int) -> int:
+        result = await session.execute(
+            update(CalendarEntry)
+            .where(CalendarEntry.order_id == order_id, CalendarEntry.state == EntryState.ORDERED)
+            .values(state=EntryState.PENDING, order_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined, no-any-return]
+
+    async def adopt_session_entries(
+        self, session: AsyncSession, *, session_id: str, user_id: int
+    ) -> int:
+        # `user_id IS NULL` in the WHERE makes racing calls adopt each entry once: the loser's
+        # UPDATE re-reads the row after the winner commits and no longer matches.
+        # session_id is cleared: the anonymous id is retired once adopted (identity.py drops
+        # it after adoption), so it must not keep pointing at a signed-in user's bookings.
+        result = await session.execute(
+            update(CalendarEntry)
+            .where(
+                CalendarEntry.session_id == session_id,
+                CalendarEntry.user_id.is_(None),
+                CalendarEntry.state == EntryState.PENDING,
+            )
+            .values(user_id=user_id, session_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined, no-any-return]
