@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,8 +22,10 @@ from shared.models.base import Base, Timestamped
 # A live line is one that is not soft-deleted. At most one live line per owner, page and
 # product: adding the same product again adds to that line's quantity. The page is folded
 # with COALESCE because NULL (the site-level cart) is never equal to NULL in an index.
+# The 0 is a literal, not a bound parameter: ON CONFLICT infers the index by comparing
+# expressions, and `coalesce(page_id, $1)` does not match `coalesce(page_id, 0)`.
 LIVE = text("deleted_at IS NULL")
-PAGE_KEY = func.coalesce(text("page_id"), 0)
+PAGE_KEY = func.coalesce(text("page_id"), literal_column("0"))
 USER_LINE_KEY = (text("user_id"), PAGE_KEY, text("product_id"))
 SESSION_LINE_KEY = (text("session_id"), PAGE_KEY, text("product_id"))
 USER_LINE_WHERE = text("deleted_at IS NULL AND user_id IS NOT NULL")

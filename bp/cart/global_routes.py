@@ -1,0 +1,101 @@
+"""Routes that act on the cart wherever the shopper is: add, change, remove, summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import current_app, jsonify, request, session, url_for
+
+from bp.cart import bp
+from bp.cart.responses import back_url, done, refuse, safe_url
+from bp.cart.services.add import add_product
+from bp.cart.services.change_quantity import change_quantity
+from bp.cart.services.errors import CartError
+from bp.cart.services.identity import current_owner
+from bp.cart.services.load import load_cart
+from bp.cart.services.parsing import parse_line_id, parse_product_id, parse_quantity
+from bp.cart.services.remove import remove_line as remove_cart_line
+from bp.cart.services.summary import summary as cart_summary
+from bp.cart.services.totals import overview as cart_overview
+from shared.base_app import settings_of
+from shared.db import get_session
+from shared.money import format_money
+
+
+@bp.post("/add")
+async def add() -> Any:
+    """The add-to-cart form of any sibling service's page posts here."""
+    form = await request.form
+    max_quantity = settings_of(current_app).max_quantity
+    try:
+        product_id = parse_product_id(form.get("product_id"))
+        # A plain "Add to cart" button sends no quantity: that means one.
+        quantity = parse_quantity(form.get("quantity", "1"), max_quantity=max_quantity)
+        added = await add_product(
+            get_session(),
+            owner=current_owner(session),
+            product_id=product_id,
+            quantity=quantity,
+            max_quantity=max_quantity,
+        )
+    except CartError as error:
+        return await refuse(error, back=back_url(form))
+    cart_url = (
+        url_for("cart.page", page_slug=added.page.slug) if added.page else url_for("cart.overview")
+    )
+    return await done(
+        f"Added {added.product_title} ×{added.added} to your cart "
+        f"({added.quantity_now} in your cart now).",
+        to=safe_url(form.get("next")) or cart_url,
+        json_body={"line_id": added.line_id, "quantity": added.quantity_now, "cart_url": cart_url},
+    )
+
+
+@bp.post("/lines/<int:line_id>/quantity")
+async def update_line(line_id: int) -> Any:
+    form = await request.form
+    max_quantity = settings_of(current_app).max_quantity
+    back = back_url(form)
+    try:
+        changed = await change_quantity(
+            get_session(),
+            owner=current_owner(session, create=False),
+            line_id=parse_line_id(line_id),
+            quantity=parse_quantity(form.get("quantity"), max_quantity=max_quantity),
+            max_quantity=max_quantity,
+        )
+    except CartError as error:
+        return await refuse(error, back=back)
+    return await done(
+        f"Quantity changed to {changed.quantity}.",
+        to=back,
+        json_body={"line_id": changed.line_id, "quantity": changed.quantity},
+    )
+
+
+@bp.post("/lines/<int:line_id>/remove")
+async def remove_line(line_id: int) -> Any:
+    form = await request.form
+    back = back_url(form)
+    try:
+        await remove_cart_line(
+            get_session(),
+            owner=current_owner(session, create=False),
+            line_id=parse_line_id(line_id),
+        )
+    except CartError as error:
+        return await refuse(error, back=back)
+    return await done("Removed from your cart.", to=back, json_body={"line_id": line_id})
+
+
+@bp.get("/summary.json")
+async def summary() -> Any:
+    """The navigation badge's data. Never makes an anonymous id: a GET changes nothing."""
+    locale = settings_of(current_app).locale
+    loaded = await load_cart(get_session(), owner=current_owner(session, create=False))
+    return jsonify(
+        cart_summary(
+            cart_overview(loaded),
+            format_money=lambda minor, currency: format_money(minor, currency, locale),
+        )
+    )

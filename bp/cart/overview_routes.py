@@ -1,0 +1,25 @@
+"""The overview of every page's cart, and the site-level cart: /cart/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import current_app, render_template, request, session
+
+from bp.cart import bp
+from bp.cart.services.identity import current_owner
+from bp.cart.services.load import load_cart
+from bp.cart.services.totals import overview as cart_overview
+from shared.base_app import settings_of
+from shared.db import get_session
+
+
+@bp.get("/")
+async def overview() -> Any:
+    loaded = await load_cart(get_session(), owner=current_owner(session, create=False))
+    return await render_template(
+        "cart/overview.html",
+        overview=cart_overview(loaded),
+        max_quantity=settings_of(current_app).max_quantity,
+        next_url=request.path,
+    )

@@ -1,0 +1,36 @@
+"""One page's cart: /cart/<page_slug>/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import current_app, render_template, request, session
+
+from bp.cart import bp
+from bp.cart.services.errors import CartError
+from bp.cart.services.identity import current_owner
+from bp.cart.services.load import load_page_cart
+from bp.cart.services.parsing import parse_page_slug
+from bp.cart.services.totals import page_section
+from shared.base_app import settings_of
+from shared.db import get_session
+from shared.errors import render_error
+
+
+@bp.get("/<page_slug>/")
+async def page(page_slug: str) -> Any:
+    try:
+        found, loaded = await load_page_cart(
+            get_session(),
+            owner=current_owner(session, create=False),
+            page_slug=parse_page_slug(page_slug),
+        )
+    except CartError as error:
+        return await render_error(error.status, error.message)
+    return await render_template(
+        "cart/page.html",
+        page=found,
+        section=page_section(loaded, found),
+        max_quantity=settings_of(current_app).max_quantity,
+        next_url=request.path,
+    )

@@ -1,0 +1,48 @@
+"""The cart's one exception, its stable codes, and the one place they become words.
+
+Routes turn a `CartError` into a flash message or a JSON body with `message_for()` and
+`status_for()`; nothing else writes a shopper-facing error text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> the message a shopper reads; `{...}` fields come from the error's params.
+MESSAGES: dict[str, str] = {
+    "product_unknown": "We could not find that product. Nothing was added to your cart.",
+    "product_unavailable": (
+        "Sorry, {title} is not available any more. Nothing was added to your cart."
+    ),
+    "quantity_invalid": (
+        "Please enter the quantity as a whole number from 1 to {max_quantity}. Nothing was changed."
+    ),
+    "quantity_too_large": (
+        "A cart can hold at most {max_quantity} of {title}; you already have {current}. "
+        "Nothing was added."
+    ),
+    "line_unknown": "That item is not in your cart (any more). Nothing was changed.",
+    "page_unknown": "There is no shop page at this address.",
+}
+
+# Not found is 404; anything else the shopper sent that we refuse is 400.
+STATUSES: dict[str, int] = {"line_unknown": 404, "page_unknown": 404}
+
+
+class CartError(Exception):
+    """A cart rule refused what was asked; nothing was changed. `code` is stable."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        if code not in MESSAGES:
+            raise ValueError(f"unknown cart error code {code!r}")
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.code].format(**self.params)
+
+    @property
+    def status(self) -> int:
+        return STATUSES.get(self.code, 400)
