@@ -88,7 +88,8 @@ async def test_shop_lists_available_products_with_add_to_cart_forms(client, bake
     assert f'name="product_id" value="{bakery["loaf"]}"' in fields
     assert 'name="next" value="/shop/the-bakery/"' in fields
     assert re.search(r'name="csrf_token" value="[^"]{20,}"', fields)
-    assert f'<label for="quantity-{bakery["loaf"]}">Quantity</label>' in fields
+    assert f'<label for="quantity-{bakery["loaf"]}">Quantity<span' in fields
+    assert "> of Sourdough loaf</span></label>" in fields
     assert f'id="quantity-{bakery["loaf"]}" name="quantity"' in fields
 
 
