@@ -30,7 +30,8 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: seed
+# Uses its own temporary database (and BENCH_DATABASE_URL when set), not var/.
+bench: $(VENV)/.installed
 	$(BIN)/python bench/cart_page.py
 
 clean:
