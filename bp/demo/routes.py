@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from quart import abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from bp.cart.services.identity import USER_ID_KEY, current_owner
+from bp.cart.services.parsing import MAX_DATABASE_ID
 from bp.demo import bp
 from bp.demo.services import (
+    ShopNotFound,
     ShopPage,
     book_open_slot,
     find_demo_user,
@@ -19,14 +23,16 @@ from shared.base_app import settings_of
 from shared.db import get_session
 from shared.interfaces import BookingError, SlotSoldOut
 
+_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 
-def _positive_int(raw: str | None) -> int | None:
-    """A form's id field as a positive int, or None for anything else."""
-    raw = (raw or "").strip()
-    if not raw.isdecimal() or len(raw) > 18:
+
+def _form_id(raw: str | None) -> int | None:
+    """A form's id field as a database id, or None for anything else (never out of range
+    for PostgreSQL's integer, which would fail the query rather than find nothing)."""
+    text = (raw or "").strip()
+    if not _ASCII_DIGITS.fullmatch(text) or not 1 <= int(text) <= MAX_DATABASE_ID:
         return None
-    value = int(raw)
-    return value if value > 0 else None
+    return int(text)
 
 
 async def _render_shop(shop_page: ShopPage) -> str:
@@ -56,23 +62,22 @@ async def shop(page_slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/shop/<page_slug>/book")
 async def book(page_slug: str):  # type: ignore[no-untyped-def]
-    db = get_session()
-    shop_page = await load_shop(db, page_slug=page_slug)
-    if shop_page is None or shop_page.page is None:
-        abort(404, "There is no shop at this address.")
-    slot_id = _positive_int((await request.form).get("slot_id"))
+    slot_id = _form_id((await request.form).get("slot_id"))
+    owner = current_owner(session)
+    assert owner is not None  # create=True always gives an owner
+    back = url_for("demo.shop", page_slug=page_slug)
     try:
-        if slot_id is None:
-            raise BookingError("slot_not_offered")
-        owner = current_owner(session)
-        assert owner is not None  # create=True always gives an owner
-        entry = await book_open_slot(db, owner=owner, page_id=shop_page.page.id, slot_id=slot_id)
+        entry = await book_open_slot(
+            get_session(), owner=owner, page_slug=page_slug, slot_id=slot_id
+        )
+    except ShopNotFound:
+        abort(404, "There is no shop at this address.")
     except SlotSoldOut as error:
         await flash(f"Sorry, {error.slot_title} is fully booked.", "error")
-        return redirect(url_for("demo.shop", page_slug=page_slug))
+        return redirect(back)
     except BookingError:
         await flash("That slot cannot be booked: choose one of the slots listed.", "error")
-        return redirect(url_for("demo.shop", page_slug=page_slug))
+        return redirect(back)
     await flash(f"Booked: {entry.title}. It is in your cart until you check out.", "success")
     return redirect(url_for("cart.page", page_slug=page_slug))
 
@@ -85,7 +90,7 @@ async def sign_in():  # type: ignore[no-untyped-def]
         return await render_template(
             "demo/sign_in.html", users=users, signed_in_id=session.get(USER_ID_KEY)
         )
-    user_id = _positive_int((await request.form).get("user_id"))
+    user_id = _form_id((await request.form).get("user_id"))
     user = await find_demo_user(db, user_id=user_id) if user_id else None
     if user is None:
         await flash("There is no such demo user: choose one from the list.", "error")

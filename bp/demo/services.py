@@ -19,7 +19,6 @@ from shared.interfaces import (
     PageInfo,
     ProductInfo,
     SlotInfo,
-    SlotSoldOut,
 )
 from shared.models import User
 from shared.registry import services
@@ -67,20 +66,25 @@ async def load_site_shop(session: AsyncSession) -> ShopPage:
     return ShopPage(page=None, products=products, slots=[])
 
 
+class ShopNotFound(LookupError):
+    pass
+
+
 async def book_open_slot(
-    session: AsyncSession, *, owner: Owner, page_id: int, slot_id: int
+    session: AsyncSession, *, owner: Owner, page_slug: str, slot_id: int | None
 ) -> EntryInfo:
     """Book one of the page's open slots for the owner, as the events service would.
 
-    Only a slot that the page's shop offers can be booked: a past slot or another page's
-    is refused with BookingError("slot_not_offered"), a full one with SlotSoldOut.
+    Only a slot that the page's shop offers can be booked: an unknown, past or other
+    page's slot is refused with BookingError("slot_not_offered"), a full one with
+    SlotSoldOut (from the calendar service); ShopNotFound for an unknown page.
     """
-    offered = {slot.id: slot for slot in await services.calendar.open_slots(session, page_id)}
-    slot = offered.get(slot_id)
-    if slot is None:
+    page = await services.blog.page_by_slug(session, page_slug)
+    if page is None:
+        raise ShopNotFound(page_slug)
+    offered = {slot.id for slot in await services.calendar.open_slots(session, page.id)}
+    if slot_id not in offered:
         raise BookingError("slot_not_offered")
-    if slot.places_left == 0:
-        raise SlotSoldOut(slot_title=slot.title)
     entry = await services.calendar.book_slot(session, owner, slot_id)
     await session.commit()
     return entry

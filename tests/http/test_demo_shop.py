@@ -159,7 +159,9 @@ async def test_booking_while_signed_in_belongs_to_the_user(
     assert (entry.user_id, entry.session_id, entry.state) == (user_id, None, "pending")
 
 
-@pytest.mark.parametrize("slot_key", ["past", "garbage", "empty", "missing", "negative", "huge"])
+@pytest.mark.parametrize(
+    "slot_key", ["past", "garbage", "empty", "missing", "negative", "huge", "beyond_integer"]
+)
 async def test_booking_a_slot_the_shop_does_not_offer_changes_nothing(
     client, bakery, db: AsyncSession, slot_key: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -170,6 +172,7 @@ async def test_booking_a_slot_the_shop_does_not_offer_changes_nothing(
         "missing": str(bakery["small"] + 1000),
         "negative": "-1",
         "huge": "9" * 40,
+        "beyond_integer": str(2**31),
     }
     await _with_token(client)
     response = await client.post(

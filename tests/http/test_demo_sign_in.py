@@ -55,7 +55,7 @@ async def test_signing_in_sets_the_shared_session_key_and_goes_to_the_cart(
     assert "Signed in as Alice." in html
 
 
-@pytest.mark.parametrize("user_id", ["999999", "abc", "", "0", "-3", "1.5"])
+@pytest.mark.parametrize("user_id", ["999999", "abc", "", "0", "-3", "1.5", "99999999999", "٣"])
 async def test_signing_in_as_an_unknown_user_says_so_and_signs_nobody_in(
     client, factory: Factory, user_id: str
 ) -> None:  # type: ignore[no-untyped-def]
