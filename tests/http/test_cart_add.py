@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CartItem
+from tests.conftest import postgres_only
 from tests.factories import Factory
 
 TOKEN = "cart-csrf-token-" + "z" * 20
@@ -240,3 +243,16 @@ async def test_a_site_level_product_lands_in_the_overviews_site_cart(  # type: i
     html = await (await client.get("/cart/")).get_data(as_text=True)
     assert "Site shop" in html and "Co-op mug" in html and "£8.00" in html
     assert await live_lines(db) == [(ANON_ID, None, mug, 1)]
+
+
+@postgres_only
+async def test_the_same_product_added_in_concurrent_requests_sums_on_one_line(  # type: ignore[no-untyped-def]
+    client, db: AsyncSession, bakery
+) -> None:
+    await start_session(client)
+    form = {"product_id": str(bakery["bread"]), "quantity": "3", "csrf_token": TOKEN}
+
+    responses = await asyncio.gather(*(client.post("/cart/add", form=form) for _ in range(8)))
+
+    assert [r.status_code for r in responses] == [302] * 8
+    assert await live_lines(db) == [(ANON_ID, bakery["page"], bakery["bread"], 24)]
