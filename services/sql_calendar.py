@@ -151,19 +151,18 @@ class SqlCalendarService:
             .with_for_update()
         )
 
-        entries = (
-            await session.execute(
-                select(CalendarEntry.id, CalendarEntry.slot_id).where(CalendarEntry.id.in_(wanted))
-            )
-        ).all()
-        slot_of = {entry_id: slot_id for entry_id, slot_id in entries}
+        known = set(
+            await session.scalars(select(CalendarEntry.id).where(CalendarEntry.id.in_(wanted)))
+        )
         for entry_id in wanted:
-            if entry_id not in slot_of:
+            if entry_id not in known:
                 raise BookingError("entry_not_pending", entry_id=entry_id)
 
         claimed: list[int] = []
         try:
-            for entry_id in sorted(wanted, key=lambda e: (slot_of[e], e)):
+            # Entries in id order, the order adoption locks them in too, so a claim and an
+            # adoption of the same shopper's entries cannot deadlock.
+            for entry_id in wanted:
                 if not await self._claim_one(session, owner, entry_id, order_id):
                     raise await self._why_not_claimed(session, owner, entry_id)
                 claimed.append(entry_id)
@@ -243,17 +242,24 @@ class SqlCalendarService:
     async def adopt_session_entries(
         self, session: AsyncSession, *, session_id: str, user_id: int
     ) -> int:
-        # `user_id IS NULL` in the WHERE makes racing calls adopt each entry once: the loser's
-        # UPDATE re-reads the row after the winner commits and no longer matches.
+        adoptable = (
+            CalendarEntry.session_id == session_id,
+            CalendarEntry.user_id.is_(None),
+            CalendarEntry.state == EntryState.PENDING,
+        )
+        # The conditions make racing calls adopt each entry once: the loser's UPDATE re-reads
+        # a row after the winner commits, and it no longer matches. The rows are locked in
+        # id order (the sub-select's FOR UPDATE; nothing on SQLite, which has one writer), as
+        # a claim takes them, so an adoption racing a checkout of the same entries waits
+        # instead of deadlocking.
         # session_id is cleared: the anonymous id is retired once adopted (identity.py drops
         # it after adoption), so it must not keep pointing at a signed-in user's bookings.
+        locked_in_id_order = (
+            select(CalendarEntry.id).where(*adoptable).order_by(CalendarEntry.id).with_for_update()
+        )
         result = await session.execute(
             update(CalendarEntry)
-            .where(
-                CalendarEntry.session_id == session_id,
-                CalendarEntry.user_id.is_(None),
-                CalendarEntry.state == EntryState.PENDING,
-            )
+            .where(CalendarEntry.id.in_(locked_in_id_order), *adoptable)
             .values(user_id=user_id, session_id=None)
             .execution_options(synchronize_session=False)
         )

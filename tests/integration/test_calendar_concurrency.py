@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -23,7 +24,7 @@ from shared.db import make_sessionmaker
 from shared.interfaces import BookingError, Owner, SlotSoldOut
 from shared.models import CalendarEntry
 from tests.conftest import postgres_only
-from tests.contract.calendar_data import entry_for, slot_on_page, stored_entries
+from tests.contract.calendar_data import StoredEntry, entry_for, slot_on_page, stored_entries
 from tests.factories import Factory
 from tests.integration.calendar_claim_worker import HOLD_SECONDS, claim_in_process
 
@@ -197,3 +198,41 @@ async def test_racing_adoptions_adopt_each_booking_exactly_once(
         adopted_by[user_id] += count
     assert owners == +adopted_by  # each entry belongs to exactly the racer that counted it
     assert {entry.state for entry in stored.values()} == {"pending"}
+
+
+@pytest.mark.parametrize("head_start", ["checkout", "sign_in"])
+async def test_checkout_racing_sign_in_ends_with_all_bookings_ordered_or_all_adopted(
+    engine: AsyncEngine, factory: Factory, db: AsyncSession, head_start: str
+) -> None:
+    # One browser: a checkout of the anonymous cart while the same session signs in.
+    anonymous = Owner(session_id="checkout-and-sign-in-xxxx")
+    user_id = (await factory.user()).id
+    slots = [await slot_on_page(factory) for _ in range(2)]
+    entry_ids = [
+        await entry_for(factory, anonymous, slot_id=slot.id) for slot in slots for _ in range(2)
+    ]
+
+    # Either may get to the rows first; a few milliseconds' head start makes both orders
+    # happen (the outcome must be all-or-none whichever wins).
+    async def checkout(session: AsyncSession) -> str:
+        if head_start == "sign_in":
+            await asyncio.sleep(0.02)
+        await calendar.claim_entries_for_order(session, anonymous, entry_ids, 55)
+        return "claimed"
+
+    async def sign_in(session: AsyncSession) -> int:
+        if head_start == "checkout":
+            await asyncio.sleep(0.02)
+        return await calendar.adopt_session_entries(
+            session, session_id="checkout-and-sign-in-xxxx", user_id=user_id
+        )
+
+    claim_result, adopted = await race(engine, [checkout, sign_in])
+
+    stored = set((await stored_entries(db, *entry_ids)).values())
+    if claim_result == "claimed":
+        assert adopted == 0
+        assert stored == {StoredEntry("ordered", 55, None, anonymous.session_id)}
+    else:
+        assert (claim_result.code, adopted) == ("entry_not_pending", len(entry_ids))
+        assert stored == {StoredEntry("pending", None, user_id, None)}

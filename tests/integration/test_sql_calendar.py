@@ -32,10 +32,10 @@ async def test_a_failed_claim_has_claimed_nothing_even_before_the_caller_rolls_b
     me = Owner(session_id=ANON_SESSION)
     roomy = await slot_on_page(factory, places=5)
     full = await slot_on_page(factory, places=0)
-    # The full slot has the higher id, so the roomy entry is claimed first, then handed back.
-    assert full.id > roomy.id
     roomy_entry = await entry_for(factory, me, slot_id=roomy.id)
     full_entry = await entry_for(factory, me, slot_id=full.id)
+    # Entries are claimed in id order: the roomy one is claimed first, then handed back.
+    assert roomy_entry < full_entry
 
     with pytest.raises(SlotSoldOut):
         await calendar.claim_entries_for_order(db, me, [roomy_entry, full_entry], 77)
