@@ -11,7 +11,6 @@ from typing import TypeVar
 
 from shared.interfaces import BlogService, CalendarService, MarketService
 
-
 T = TypeVar("T")
 
 
