@@ -105,6 +105,8 @@ async def test_signing_in_adopts_the_anonymous_cart_and_bookings(
     slot_id = (await factory.slot(calendar_id=calendar.id, title="Pastry morning")).id
     user_id = (await factory.user(display_name="Alice")).id
     page_id = page.id
+    # Alice already has a loaf in her cart from an earlier visit.
+    await factory.cart_item(user_id=user_id, page_id=page_id, product_id=loaf_id, quantity=1)
 
     # Shopping anonymously through the demo shop's forms...
     await _with_token(client)
@@ -118,18 +120,23 @@ async def test_signing_in_adopts_the_anonymous_cart_and_bookings(
     )
     assert booked.status_code == 302
 
-    # ...then signing in: the cart page shows the adopted items.
+    # ...then signing in: the cart page says what merged and shows the adopted items.
     response = await client.post(
         "/demo/sign-in", form={"csrf_token": TOKEN, "user_id": str(user_id)}, follow_redirects=True
     )
     html = await response.get_data(as_text=True)
 
     assert response.status_code == 200
+    assert "Signed in as Alice." in html
+    assert "2 items from before you signed in were added to your cart: Sourdough loaf ×3 now." in (
+        html
+    )
+    assert "1 booking moved to your cart too." in html
     assert "Sourdough loaf" in html and "Pastry morning" in html
     db.expire_all()
     [line] = await db.scalars(
         select(CartItem).where(CartItem.deleted_at.is_(None), CartItem.page_id == page_id)
     )
-    assert (line.user_id, line.product_id, line.quantity) == (user_id, loaf_id, 2)
+    assert (line.user_id, line.product_id, line.quantity) == (user_id, loaf_id, 3)
     [entry] = await db.scalars(select(CalendarEntry))
     assert (entry.user_id, entry.state) == (user_id, "pending")
