@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -35,6 +35,21 @@ def _owned_by(owner: Owner) -> ColumnElement[bool]:
     return and_(CalendarEntry.session_id == owner.session_id, CalendarEntry.user_id.is_(None))
 
 
+# Plain columns rather than ORM rows: the answers never come from rows this session loaded
+# earlier, which the conditional UPDATEs below (synchronize_session=False) leave as they were.
+_SLOT_COLUMNS = (
+    CalendarSlot.id.label("slot_id"),
+    CalendarSlot.calendar_id,
+    Calendar.page_id,
+    CalendarSlot.title,
+    CalendarSlot.starts_at,
+    CalendarSlot.ends_at,
+    CalendarSlot.places,
+    CalendarSlot.price_minor,
+    CalendarSlot.currency,
+)
+
+
 def _slots_with_places_taken() -> Select[Any]:
     # A correlated count per slot, answered from the (slot_id, state) index, rather than a
     # grouped count over every slot's entries.
@@ -44,38 +59,40 @@ def _slots_with_places_taken() -> Select[Any]:
         .correlate(CalendarSlot)
         .scalar_subquery()
     )
-    return select(CalendarSlot, Calendar.page_id, places_taken).join(
+    return select(*_SLOT_COLUMNS, places_taken.label("places_taken")).join(
         Calendar, Calendar.id == CalendarSlot.calendar_id
     )
 
 
-def _slot_info(slot: CalendarSlot, page_id: int, places_taken: int) -> SlotInfo:
+def _slot_info(row: Row[Any]) -> SlotInfo:
     return SlotInfo(
-        id=slot.id,
-        calendar_id=slot.calendar_id,
-        page_id=page_id,
-        title=slot.title,
-        starts_at=_aware(slot.starts_at),
-        ends_at=_aware(slot.ends_at),
-        places=slot.places,
-        places_taken=places_taken,
-        price_minor=slot.price_minor,
-        currency=slot.currency,
+        id=row.slot_id,
+        calendar_id=row.calendar_id,
+        page_id=row.page_id,
+        title=row.title,
+        starts_at=_aware(row.starts_at),
+        ends_at=_aware(row.ends_at),
+        places=row.places,
+        places_taken=row.places_taken,
+        price_minor=row.price_minor,
+        currency=row.currency,
     )
 
 
-def _entry_info(entry: CalendarEntry, slot: CalendarSlot, page_id: int) -> EntryInfo:
+def _entry_info(
+    slot: Row[Any], *, entry_id: int, state: str, order_id: int | None = None
+) -> EntryInfo:
     return EntryInfo(
-        id=entry.id,
-        slot_id=slot.id,
-        page_id=page_id,
+        id=entry_id,
+        slot_id=slot.slot_id,
+        page_id=slot.page_id,
         title=slot.title,
         starts_at=_aware(slot.starts_at),
         ends_at=_aware(slot.ends_at),
         price_minor=slot.price_minor,
         currency=slot.currency,
-        state=entry.state,
-        order_id=entry.order_id,
+        state=state,
+        order_id=order_id,
     )
 
 
@@ -84,7 +101,12 @@ class SqlCalendarService:
         self, session: AsyncSession, owner: Owner, *, page_id: int | None = None
     ) -> list[EntryInfo]:
         query = (
-            select(CalendarEntry, CalendarSlot, Calendar.page_id)
+            select(
+                CalendarEntry.id.label("entry_id"),
+                CalendarEntry.state,
+                CalendarEntry.order_id,
+                *_SLOT_COLUMNS,
+            )
             .join(CalendarSlot, CalendarSlot.id == CalendarEntry.slot_id)
             .join(Calendar, Calendar.id == CalendarSlot.calendar_id)
             .where(CalendarEntry.state == EntryState.PENDING, _owned_by(owner))
@@ -93,7 +115,10 @@ class SqlCalendarService:
         if page_id is not None:
             query = query.where(Calendar.page_id == page_id)
         rows = await session.execute(query)
-        return [_entry_info(entry, slot, page) for entry, slot, page in rows]
+        return [
+            _entry_info(row, entry_id=row.entry_id, state=row.state, order_id=row.order_id)
+            for row in rows
+        ]
 
     async def open_slots(self, session: AsyncSession, page_id: int) -> list[SlotInfo]:
         rows = await session.execute(
@@ -101,33 +126,32 @@ class SqlCalendarService:
             .where(Calendar.page_id == page_id, CalendarSlot.starts_at > utcnow())
             .order_by(CalendarSlot.starts_at, CalendarSlot.id)
         )
-        return [_slot_info(slot, page, taken) for slot, page, taken in rows]
+        return [_slot_info(row) for row in rows]
 
     async def book_slot(self, session: AsyncSession, owner: Owner, slot_id: int) -> EntryInfo:
-        row = (
+        slot = (
             await session.execute(
                 _slots_with_places_taken().where(
                     CalendarSlot.id == slot_id, CalendarSlot.starts_at > utcnow()
                 )
             )
         ).first()
-        if row is None:
+        if slot is None:
             raise BookingError("slot_unknown")
-        slot, page_id, taken = row
         # A pending entry holds no place, so this check can race; that is fine, because the
         # claim at checkout is what the database guards. It only spares a shopper a booking
         # that could never be checked out.
-        if taken >= slot.places:
+        if slot.places_taken >= slot.places:
             raise SlotSoldOut(slot_title=slot.title)
         entry = CalendarEntry(
-            slot_id=slot.id,
+            slot_id=slot.slot_id,
             user_id=owner.user_id,
             session_id=None if owner.signed_in else owner.session_id,
             state=EntryState.PENDING,
         )
         session.add(entry)
         await session.flush()
-        return _entry_info(entry, slot, page_id)
+        return _entry_info(slot, entry_id=entry.id, state=EntryState.PENDING)
 
     async def claim_entries_for_order(
         self, session: AsyncSession, owner: Owner, entry_ids: Sequence[int], order_id: int

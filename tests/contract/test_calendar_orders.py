@@ -201,7 +201,8 @@ async def test_release_gives_ordered_entries_back_to_the_cart_but_not_confirmed_
     stored = await stored_entries(db, entry, paid)
     assert stored[entry] == StoredEntry("pending", None, user.id, None)
     assert stored[paid] == StoredEntry("confirmed", 21, user.id, None)
-    assert [e.id for e in await calendar.pending_entries(db, me)] == [entry]
+    back_in_cart = await calendar.pending_entries(db, me)
+    assert [(e.id, e.state, e.order_id) for e in back_in_cart] == [(entry, "pending", None)]
     # Released, it can be claimed again by a new order.
     await calendar.claim_entries_for_order(db, me, [entry], 23)
     await db.commit()
