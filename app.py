@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import path_setup  # noqa: F401  (puts the project on sys.path for hypercorn and alembic)
+
 import sys
 
-import path_setup  # noqa: F401  (puts the project on sys.path for hypercorn and alembic)
 from quart import Quart
 
 from shared.base_app import create_base_app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import path_setup  # noqa: F401
+
 import argparse
 import asyncio
 import sys
@@ -9,7 +11,6 @@ import sys
 from alembic import command
 from alembic.config import Config
 
-import path_setup  # noqa: F401
 from shared.config import PROJECT_ROOT, ConfigError, load_settings
 
 

@@ -29,12 +29,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import path_setup  # noqa: E402,F401
+
 from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
 from sqlalchemy import delete, event, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
-import path_setup  # noqa: E402,F401
 from models import CartItem  # noqa: E402
 from shared.config import PROJECT_ROOT, load_settings  # noqa: E402
 from shared.db import engine_of, make_engine, make_sessionmaker  # noqa: E402

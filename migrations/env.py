@@ -6,10 +6,11 @@ a URL (the tests, `manage.py`) passes it as `config.attributes["url"]`.
 
 from __future__ import annotations
 
+import path_setup  # noqa: F401  (puts the project on sys.path)
+
 import asyncio
 from logging.config import fileConfig
 
-import path_setup  # noqa: F401  (puts the project on sys.path)
 from alembic import context
 from sqlalchemy.engine import Connection
 

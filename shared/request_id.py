@@ -27,6 +27,10 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
     root.setLevel(level)
+    # Hypercorn prints its own lines through its own handlers; passing them on to ours as
+    # well would print each twice.
+    for name in ("hypercorn.error", "hypercorn.access"):
+        logging.getLogger(name).propagate = False
 
 
 def init_request_id(app: Quart) -> None:

@@ -10,6 +10,8 @@ concurrency tests need commits seen across several connections: one mechanism fo
 
 from __future__ import annotations
 
+import path_setup  # noqa: F401
+
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +25,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import models  # noqa: F401
-import path_setup  # noqa: F401
 from shared.config import PROJECT_ROOT, Settings, load_settings
 from shared.db import make_engine, make_sessionmaker
 from shared.models import Base
