@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 import models  # noqa: F401  (registers the cart tables on the metadata)
 from shared.config import load_settings
 from shared.db import make_engine
+from shared.events import OutboxEvent  # noqa: F401  (registers the outbox table)
 from shared.models import Base
 
 config = context.config

@@ -18,6 +18,7 @@ from shared.csrf import init_csrf
 from shared.db import init_db
 from shared.errors import init_error_pages
 from shared.health import bp as health_bp
+from shared.http_client import init_http_client
 from shared.money import format_money
 from shared.redis_client import init_redis
 from shared.request_id import configure_logging, init_request_id
@@ -60,6 +61,7 @@ def create_base_app(
     init_request_id(app)
     init_db(app)
     init_redis(app)
+    init_http_client(app)
     init_csrf(app)
     init_security_headers(app, extra_form_actions=extra_form_actions)
     init_error_pages(app)

@@ -23,6 +23,24 @@ class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message is one line an operator can act on."""
 
 
+SUMUP_PRODUCTION_API = "https://api.sumup.com"
+SANDBOX_PATH = "/sumup-sandbox"
+
+
+@dataclass(frozen=True)
+class SumUpSettings:
+    """The site's SumUp account; a page's PageConfig may override each of these but the base."""
+
+    api_base: str = ""
+    sandbox: bool = True  # the app serves SumUp's API itself at SANDBOX_PATH
+    merchant_code: str = "MSANDBOX1"
+    currency: str = "GBP"
+    api_key_ref: str = "SUMUP_API_KEY"
+    secrets_file: Path | None = None
+    checkout_reference_prefix: str = "coop"
+    timeout_seconds: float = 10.0
+
+
 @dataclass(frozen=True)
 class Settings:
     mode: str = "development"
@@ -37,6 +55,8 @@ class Settings:
     locale: str = "en_GB"
     max_quantity: int = 99
     var_dir: Path = PROJECT_ROOT / "var"
+    sumup: SumUpSettings = field(default_factory=SumUpSettings)
+    order_expire_after_minutes: int = 30
 
     @property
     def production(self) -> bool:
@@ -93,13 +113,21 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
             env.get("CART_MAX_QUANTITY") or (raw.get("cart") or {}).get("max_quantity", 99)
         )
         proxy_hops = int(env.get("TRUSTED_PROXY_HOPS") or raw.get("trusted_proxy_hops") or 0)
+        expire_minutes = int(
+            env.get("ORDER_EXPIRE_AFTER_MINUTES")
+            or (raw.get("orders") or {}).get("expire_after_minutes", 30)
+        )
     except ValueError as exc:
         raise ConfigError(
-            f"CART_MAX_QUANTITY and TRUSTED_PROXY_HOPS are whole numbers: {exc}"
+            "CART_MAX_QUANTITY, TRUSTED_PROXY_HOPS and ORDER_EXPIRE_AFTER_MINUTES are whole "
+            f"numbers: {exc}"
         ) from None
     if max_quantity < 1:
         raise ConfigError("CART_MAX_QUANTITY must be at least 1")
+    if expire_minutes < 1:
+        raise ConfigError("ORDER_EXPIRE_AFTER_MINUTES must be at least 1")
 
+    sumup = _sumup_settings(env, raw.get("sumup") or {}, production=production)
     cookie_secure = env.get("SESSION_COOKIE_SECURE")
     return Settings(
         mode=mode,
@@ -123,6 +151,34 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
         locale=env.get("LOCALE") or raw.get("locale") or "en_GB",
         max_quantity=max_quantity,
         var_dir=var_dir,
+        sumup=sumup,
+        order_expire_after_minutes=expire_minutes,
+    )
+
+
+def _sumup_settings(env: dict[str, str], raw: dict[str, Any], *, production: bool) -> SumUpSettings:
+    api_key_ref = env.get("SUMUP_API_KEY_REF") or raw.get("api_key_ref") or "SUMUP_API_KEY"
+    secrets_file = env.get("SUMUP_SECRETS_FILE") or raw.get("secrets_file")
+    api_base = env.get("SUMUP_API_BASE") or raw.get("api_base")
+    has_key = bool(env.get(api_key_ref)) or bool(secrets_file)
+    # The sandbox only ever stands in for SumUp when nothing real is configured, and never
+    # in production, where a missing key is an error at the first checkout, not a fake.
+    sandbox = not production and not api_base and not has_key
+    try:
+        timeout = float(env.get("SUMUP_TIMEOUT_SECONDS") or raw.get("timeout_seconds") or 10)
+    except ValueError:
+        raise ConfigError("SUMUP_TIMEOUT_SECONDS must be a number of seconds") from None
+    return SumUpSettings(
+        api_base=(api_base or ("" if sandbox else SUMUP_PRODUCTION_API)).rstrip("/"),
+        sandbox=sandbox,
+        merchant_code=env.get("SUMUP_MERCHANT_CODE") or raw.get("merchant_code") or "",
+        currency=env.get("SUMUP_CURRENCY") or raw.get("currency") or "GBP",
+        api_key_ref=api_key_ref,
+        secrets_file=Path(secrets_file) if secrets_file else None,
+        checkout_reference_prefix=env.get("SUMUP_CHECKOUT_PREFIX")
+        or raw.get("checkout_reference_prefix")
+        or "coop",
+        timeout_seconds=timeout,
     )
 
 

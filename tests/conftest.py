@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 import models  # noqa: F401
 from shared.config import PROJECT_ROOT, Settings, load_settings
 from shared.db import make_engine, make_sessionmaker
+from shared.events import OutboxEvent  # noqa: F401  (registers the outbox table)
 from shared.models import Base
 from tests.factories import Factory
 

@@ -1,0 +1,87 @@
+"""An order: a snapshot of one page's cart at checkout, and what became of its payment."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.models.base import Base, Timestamped
+
+if TYPE_CHECKING:
+    from models.payment_attempt import PaymentAttempt
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"  # made at checkout, waiting for its payment
+    PAID = "paid"
+    EXPIRED = "expired"  # never paid in time; its bookings went back to the cart
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class OrderItemKind(enum.StrEnum):
+    PRODUCT = "product"
+    BOOKING = "booking"
+
+
+class Order(Timestamped, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("user_id IS NOT NULL OR session_id IS NOT NULL", name="has_owner"),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        Index("ix_orders_user_created", "user_id", "created_at"),
+        Index("ix_orders_session_created", "session_id", "created_at"),
+        Index("ix_orders_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the shopper reads out on the phone ("7KQ4-MZ2P"); unique, not a secret.
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    # What the order's URLs carry: unguessable, so a reference alone shows nothing to a
+    # stranger (the owner check still applies).
+    public_ref: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PENDING)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Integer)
+    # The checkout form's one-time token: a double-click or a replay finds this order again.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when something needs a person: a paid amount that does not match, say.
+    attention_reason: Mapped[str | None] = mapped_column(String(300))
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", order_by="OrderItem.id", lazy="raise"
+    )
+    payment_attempts: Mapped[list[PaymentAttempt]] = relationship(
+        back_populates="order", order_by="PaymentAttempt.id", lazy="raise"
+    )
+
+
+class OrderItem(Base):
+    """One line as it was at checkout: later catalogue changes never change it."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    product_id: Mapped[int | None] = mapped_column(Integer)
+    calendar_entry_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    line_total_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+
+    order: Mapped[Order] = relationship(back_populates="items", lazy="raise")
