@@ -17,6 +17,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
@@ -28,6 +29,7 @@ import models  # noqa: F401
 from shared.config import PROJECT_ROOT, Settings, load_settings
 from shared.db import make_engine, make_sessionmaker
 from shared.events import OutboxEvent  # noqa: F401  (registers the outbox table)
+from shared.http_client import HTTP_CLIENT_KEY
 from shared.models import Base
 from tests.factories import Factory
 
@@ -123,6 +125,11 @@ async def app(settings: Settings, engine: AsyncEngine):  # type: ignore[no-untyp
     # The test's engine serves the app too, so the test sees exactly what the app wrote.
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = make_sessionmaker(engine)
+    # Outgoing HTTP (to SumUp's sandbox, and the sandbox's webhooks back to us) goes
+    # through ASGI into this same app: no network, and the same code path as production.
+    app.extensions[HTTP_CLIENT_KEY] = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=settings.app_urls["cart"]
+    )
     async with app.test_app() as test_app:
         yield test_app
 
