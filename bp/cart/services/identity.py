@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from shared.interfaces import Owner
 
@@ -41,6 +41,10 @@ def anonymous_id(session: MutableMapping[str, Any], *, create: bool) -> str | No
     return value
 
 
+@overload
+def current_owner(session: MutableMapping[str, Any], *, create: Literal[True] = ...) -> Owner: ...
+@overload
+def current_owner(session: MutableMapping[str, Any], *, create: bool) -> Owner | None: ...
 def current_owner(session: MutableMapping[str, Any], *, create: bool = True) -> Owner | None:
     """The shopper: the signed-in user, else the anonymous id (made when `create`)."""
     user_id = signed_in_user_id(session)

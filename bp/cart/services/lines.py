@@ -77,13 +77,13 @@ async def add_to_line(
         else (SESSION_LINE_KEY, SESSION_LINE_WHERE)
     )
     summed = CartItem.quantity + statement.excluded.quantity
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=list(key),
         index_where=key_where,
         set_={"quantity": summed, "updated_at": now},
         where=summed <= max_quantity,
     ).returning(CartItem.id, CartItem.quantity)
-    row = (await session.execute(statement)).one_or_none()
+    row = (await session.execute(upsert)).one_or_none()
     return LineQuantity(row.id, row.quantity) if row else None
 
 
