@@ -1,0 +1,1 @@
+"""The SumUp adapter: the API client, its typed errors, API keys, and the sandbox."""
