@@ -5,6 +5,19 @@ from quart import Blueprint
 bp = Blueprint("cart", __name__, url_prefix="/cart")
 
 # The route modules register themselves on `bp`.
-from bp.cart import global_routes, overview_routes, page_routes, template_filters  # noqa: E402
+from bp.cart import (  # noqa: E402
+    checkout_routes,
+    global_routes,
+    overview_routes,
+    page_routes,
+    template_filters,
+)
 
-__all__ = ["bp", "global_routes", "overview_routes", "page_routes", "template_filters"]
+__all__ = [
+    "bp",
+    "checkout_routes",
+    "global_routes",
+    "overview_routes",
+    "page_routes",
+    "template_filters",
+]

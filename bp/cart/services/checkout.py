@@ -94,12 +94,17 @@ async def create_order_from_cart(
 async def checkout_cart(
     session: AsyncSession,
     *,
-    owner: Owner,
+    owner: Owner | None,
     page_slug: str | None,
     form: CheckoutForm,
     locale: str = DEFAULT_LOCALE,
 ) -> PlacedOrder:
-    """What the checkout routes call: the page named by its slug (None: the site's cart)."""
+    """What the checkout routes call: the page named by its slug (None: the site's cart).
+
+    `owner` None is a visitor who never added anything: there is nothing to order.
+    """
+    if owner is None:
+        raise CheckoutError("cart_empty")
     page_id = None
     if page_slug is not None:
         page = await services.blog.page_by_slug(session, page_slug)
