@@ -10,11 +10,15 @@ from quart import Quart
 
 from shared.base_app import create_base_app
 from shared.config import ConfigError, Settings, load_settings
+from sumup.factory import hosted_checkout_form_actions
 
 
 def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or load_settings()
-    app = create_base_app("cart", settings)
+    # The checkout form redirects to SumUp's hosted page: CSP's form-action must allow it.
+    app = create_base_app(
+        "cart", settings, extra_form_actions=hosted_checkout_form_actions(settings)
+    )
 
     from services import register_domain_services
 
@@ -26,12 +30,21 @@ def create_app(settings: Settings | None = None) -> Quart:
     init_identity(app)
     app.register_blueprint(cart_bp)
 
+    from bp.checkout import bp as checkout_bp
+
+    app.register_blueprint(checkout_bp)
+
     if not settings.production:
         # The embedded default's stand-ins for the market and events services' pages and
         # the blog's sign-in; production has the real ones.
         from bp.demo import bp as demo_bp
 
         app.register_blueprint(demo_bp)
+
+    if settings.sumup.sandbox:  # never in production: see SumUpSettings
+        from sumup.sandbox import init_sumup_sandbox
+
+        init_sumup_sandbox(app)
     return app
 
 

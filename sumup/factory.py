@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -46,3 +47,23 @@ def make_sumup_client(
         api_key=api_key,
         timeout=settings.sumup.timeout_seconds,
     )
+
+
+# SumUp's hosted checkout lives at https://checkout.sumup.com/pay/<id> (openapi.json's
+# hosted_checkout_url). The wildcard also lets the redirect chain pass through another
+# SumUp host, which CSP's form-action would otherwise block mid-way.
+SUMUP_HOSTED_CHECKOUT_SOURCES = ("https://*.sumup.com",)
+
+
+def hosted_checkout_form_actions(settings: Settings) -> tuple[str, ...]:
+    """What CSP's form-action must allow for the checkout form's redirect to the hosted
+    checkout (form-action governs redirects after a form post too)."""
+    if not settings.sumup.sandbox:
+        return SUMUP_HOSTED_CHECKOUT_SOURCES
+    cart_url = settings.app_urls.get("cart")
+    if not cart_url:
+        return ()  # the sandbox page is then on this origin: 'self' covers it
+    # The sandbox's page is at the cart's configured URL, which may not be the origin the
+    # shopper typed (localhost vs 127.0.0.1), so it is named rather than left to 'self'.
+    parts = urlsplit(cart_url)
+    return (f"{parts.scheme}://{parts.netloc}",)

@@ -29,6 +29,8 @@ class SpecCheckingTransport(httpx.AsyncBaseTransport):
 
     inner: httpx.AsyncBaseTransport
     api_prefix: str = ""
+    # Off only in tests that send SumUp a request it documents as wrong, to see its answer.
+    check_requests: bool = True
     exchanges: list[Exchange] = field(default_factory=list)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -38,7 +40,8 @@ class SpecCheckingTransport(httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         api_path = path[len(self.api_prefix) :]
         body_text = (await request.aread()).decode()
-        validate_request(request.method, api_path, json.loads(body_text) if body_text else None)
+        if self.check_requests:
+            validate_request(request.method, api_path, json.loads(body_text) if body_text else None)
         response = await self.inner.handle_async_request(request)
         content = await response.aread()
         answer = json.loads(content) if content else None
