@@ -416,3 +416,13 @@ async def test_api_key_never_in_an_exception_a_repr_or_a_log_line(
 def test_exact_dumps_refuses_non_finite_amounts() -> None:
     with pytest.raises(ValueError):
         dumps_exact({"amount": Decimal("NaN")})
+
+
+async def test_refund_answered_with_an_empty_200_is_done_a_checkout_is_not() -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(200)))
+    client = SumUpClient(http, base_url=BASE, api_key=API_KEY, timeout=5)
+    await client.refund_transaction(
+        merchant_code="MCXXXXXX", transaction_id="tx-ok", amount_minor=None, currency="EUR"
+    )
+    with pytest.raises(SumUpBadResponse):
+        await client.get_checkout(CHECKOUT_ID)
