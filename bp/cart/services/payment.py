@@ -21,6 +21,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from bp.cart.services.check_sumup_status import Outcome, record_checkout
 from bp.cart.services.payment_errors import PaymentError
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/checkout/webhook"
 RETURN_PATH = "/checkout/return/{public_ref}"
 REFERENCE_LENGTH = 64  # SumUp's safe limit, and PaymentAttempt.checkout_reference
+PUBLIC_REF_LENGTH = 32  # Order.public_ref
 
 
 @dataclass(frozen=True)
@@ -149,21 +151,20 @@ async def pay_again(
 
 
 async def owned_order(
-    session: AsyncSession, *, owner: Owner | None, public_ref: str
+    session: AsyncSession, *, owner: Owner | None, public_ref: str, with_items: bool = False
 ) -> Order | None:
     """The order with that reference if it is the owner's; another shopper's is None."""
-    if owner is None or not public_ref or len(public_ref) > 32:
+    if owner is None or not public_ref or len(public_ref) > PUBLIC_REF_LENGTH:
         return None
     if owner.user_id is not None:
         mine = Order.user_id == owner.user_id
     else:
         mine = (Order.session_id == owner.session_id) & Order.user_id.is_(None)
+    query = select(Order).where(Order.public_ref == public_ref, mine)
+    if with_items:
+        query = query.options(selectinload(Order.items))
     return (
-        await session.execute(
-            select(Order)
-            .where(Order.public_ref == public_ref, mine)
-            .execution_options(populate_existing=True)
-        )
+        await session.execute(query.execution_options(populate_existing=True))
     ).scalar_one_or_none()
 
 

@@ -1,0 +1,1 @@
+"""The checkout blueprint's use cases: the webhook and the return page."""
