@@ -13,9 +13,11 @@ from __future__ import annotations
 import path_setup  # noqa: F401
 
 import asyncio
+import contextvars
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -128,10 +130,26 @@ async def app(settings: Settings, engine: AsyncEngine):  # type: ignore[no-untyp
     # Outgoing HTTP (to SumUp's sandbox, and the sandbox's webhooks back to us) goes
     # through ASGI into this same app: no network, and the same code path as production.
     app.extensions[HTTP_CLIENT_KEY] = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=settings.app_urls["cart"]
+        transport=httpx.ASGITransport(app=ArrivingFromOutside(app)),
+        base_url=settings.app_urls["cart"],
     )
     async with app.test_app() as test_app:
         yield test_app
+
+
+class ArrivingFromOutside:
+    """Runs an ASGI request in a context of its own, as one from the network would be.
+
+    Called from inside a request, the app would otherwise see that request's context and
+    reuse its app context, so both would share `g` and its database session: the inner
+    request's end would commit and close the outer request's session.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.create_task(self.app(scope, receive, send), context=contextvars.Context())
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Order
+from models import Order, PaymentAttempt
 from shared.http_client import HTTP_CLIENT_KEY
 from shared.models import CalendarSlot, Product
 from tests.contract.calendar_data import stored_entries
@@ -229,3 +229,47 @@ async def test_a_refusal_never_sends_the_shopper_to_another_site(
     assert response.status_code == 303
     assert not response.headers["Location"].startswith("//")
     assert "evil" not in response.headers["Location"]
+
+
+async def test_checking_out_makes_the_order_and_sends_the_shopper_to_pay_it(  # type: ignore[no-untyped-def]
+    client, db: AsyncSession, bakery
+) -> None:
+    await start_session(client, ANON_ID)
+    action, fields = await rendered_checkout_form(client, "/cart/bakery/")
+
+    response = await client.post(action, form=fields)
+
+    [(number, public_ref, total, page_id)] = await orders(db)
+    assert (total, page_id) == (2400, bakery.page_id)
+    [(pay_url, amount, status)] = (
+        await db.execute(
+            select(
+                PaymentAttempt.hosted_checkout_url,
+                PaymentAttempt.amount_minor,
+                PaymentAttempt.status,
+            )
+        )
+    ).all()
+    assert (amount, status) == (2400, "PENDING")
+    assert response.status_code == 303 and response.headers["Location"] == pay_url
+    # The sandbox's hosted page is where SumUp's would be: it shows what is to be paid.
+    assert pay_url.startswith(f"{CART_ORIGIN}/sumup-sandbox/")
+    assert (await stored_entries(db, bakery.entry_id))[bakery.entry_id].state == "ordered"
+    assert set((await line_orders(db)).values()) == {
+        (await db.scalar(select(Order.id).where(Order.public_ref == public_ref)))
+    }
+    assert number
+
+
+async def test_a_double_submitted_form_makes_one_order_and_offers_the_same_payment(  # type: ignore[no-untyped-def]
+    client, db: AsyncSession, bakery
+) -> None:
+    await start_session(client, ANON_ID)
+    action, fields = await rendered_checkout_form(client, "/cart/bakery/")
+
+    first = await client.post(action, form=fields)
+    second = await client.post(action, form=fields)
+
+    assert len(await orders(db)) == 1
+    assert await count_rows(db, PaymentAttempt) == 1
+    assert first.headers["Location"] == second.headers["Location"]
