@@ -105,26 +105,39 @@ async def test_a_cart_of_only_products_no_longer_sold_has_no_checkout(  # type: 
     assert checkout_forms(await (await client.get("/cart/")).get_data(as_text=True)) == []
 
 
-async def test_when_payment_cannot_start_the_order_is_kept_and_the_shopper_told(  # type: ignore[no-untyped-def]
+async def test_when_payment_cannot_start_the_order_is_kept_and_the_shopper_can_pay_again(  # type: ignore[no-untyped-def]
     app, client, db: AsyncSession, bakery
 ) -> None:
     await start_session(client, ANON_ID)
     action, fields = await rendered_checkout_form(client, "/cart/bakery/")
+    working_http = app.app.extensions[HTTP_CLIENT_KEY]
     payment_service_down(app)
 
     response = await client.post(action, form=fields)
 
     [(number, public_ref, total, _)] = await orders(db)
-    assert response.status_code == 303
-    assert response.headers["Location"] == f"{CART_ORIGIN}/checkout/return/{public_ref}"
-    async with client.session_transaction() as session:
-        flashed = [message for _, message in session["_flashes"]]
-    assert flashed == [
-        f"The payment service did not answer. Your order {number} is saved; "
-        "please try paying again in a moment."
-    ]
     assert total == 2400
     assert (await stored_entries(db, bakery.entry_id))[bakery.entry_id].state == "ordered"
+    return_page = f"{CART_ORIGIN}/checkout/return/{public_ref}"
+    assert response.status_code == 303 and response.headers["Location"] == return_page
+    page = await (await client.get(return_page.removeprefix(CART_ORIGIN))).get_data(as_text=True)
+    assert (
+        f"The payment service did not answer. Your order {number} is saved; "
+        "please try paying again in a moment."
+    ) in page
+    assert f"Order {number}" in page and "Bread" in page
+    assert f'action="/checkout/{public_ref}/pay-again"' in page
+
+    # The service answers again: "Pay again" goes to the payment page of the same order.
+    app.app.extensions[HTTP_CLIENT_KEY] = working_http
+    again = await client.post(f"/checkout/{public_ref}/pay-again", form={"csrf_token": TOKEN})
+    pay_url = await db.scalar(
+        select(PaymentAttempt.hosted_checkout_url).where(
+            PaymentAttempt.hosted_checkout_url.is_not(None)
+        )
+    )
+    assert again.status_code == 303 and again.headers["Location"] == pay_url
+    assert len(await orders(db)) == 1
 
 
 @pytest.mark.parametrize(
