@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,6 +168,23 @@ async def pending_attempt(
     )
     fake.checkouts[checkout_id] = checkout
     return checkout
+
+
+class LosesTheFirstCreateAnswer(httpx.AsyncBaseTransport):
+    """The first create reaches SumUp (the sandbox) and is made, but its answer is lost."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.creates = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/v0.1/checkouts"):
+            self.creates += 1
+            if self.creates == 1:
+                await response.aread()
+                raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
 
 
 PAID = {"status": "PAID", "transaction_id": "tx-1", "transaction_code": "TC0001"}

@@ -215,7 +215,10 @@ async def _attempt_to_pay(
     index lets one insert it, and the other takes that attempt (and retries its create,
     which the 409 path makes harmless).
     """
-    for _ in range(2):
+    for _ in range(3):
+        # Counted with the decision, before any call to SumUp: a request that decides on
+        # this view and then finds the next number taken has lost the race (see below).
+        made_before = await _attempt_count(session, state.id)
         latest = await _latest_attempt(session, state.id)
         current = await _order_status(session, state.id)
         await session.commit()
@@ -233,7 +236,7 @@ async def _attempt_to_pay(
             latest = await _refresh(session, state=state, attempt=latest, client=client)
             if latest.status == AttemptStatus.PENDING:
                 return latest
-        made = await _new_attempt(session, state=state, account=account)
+        made = await _new_attempt(session, state=state, account=account, number=made_before + 1)
         if made is not None:
             return made
     raise _error("payment_unavailable", state)
@@ -265,13 +268,11 @@ async def _refresh(
 
 
 async def _new_attempt(
-    session: AsyncSession, *, state: _OrderState, account: PaymentSettings
+    session: AsyncSession, *, state: _OrderState, account: PaymentSettings, number: int
 ) -> _AttemptState | None:
-    """Insert the order's next attempt, CREATING, and commit; None if another request won."""
-    made_before = await session.scalar(
-        select(func.count()).select_from(PaymentAttempt).where(PaymentAttempt.order_id == state.id)
-    )
-    reference = f"{account.checkout_reference_prefix}-{state.public_ref}-{(made_before or 0) + 1}"
+    """Insert the order's attempt `number`, CREATING, and commit; None if that number is
+    taken (another request made it since this one looked)."""
+    reference = f"{account.checkout_reference_prefix}-{state.public_ref}-{number}"
     if len(reference) > REFERENCE_LENGTH:
         raise ValueError(f"checkout reference {reference!r} is longer than {REFERENCE_LENGTH}")
     attempt = PaymentAttempt(
@@ -341,6 +342,13 @@ _ATTEMPT_COLUMNS = (
     PaymentAttempt.sumup_checkout_id,
     PaymentAttempt.hosted_checkout_url,
 )
+
+
+async def _attempt_count(session: AsyncSession, order_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(PaymentAttempt).where(PaymentAttempt.order_id == order_id)
+    )
+    return int(count or 0)
 
 
 async def _latest_attempt(session: AsyncSession, order_id: int) -> _AttemptState | None:
