@@ -4,8 +4,10 @@ POST /checkout/<ref>/pay-again."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models import Order
 from sumup.sandbox import sandbox_store
 from tests.factories import Factory
 from tests.http.checkout_forms import TOKEN, start_session
@@ -212,9 +214,10 @@ async def test_another_shoppers_order_is_not_found_on_either_route(
 
 
 @pytest.mark.parametrize("ref", ["nope", "x" * 33, "%00", "a'b"])
-async def test_return_page_of_a_made_up_reference_is_not_found(shopper, ref: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_made_up_reference_is_not_found_on_either_route(shopper, ref: str) -> None:  # type: ignore[no-untyped-def]
     status, _ = await page_text(shopper, return_path(ref))
-    assert status == 404
+    again = await shopper.post(f"/checkout/{ref}/pay-again", form={"csrf_token": TOKEN})
+    assert (status, again.status_code) == (404, 404)
 
 
 async def test_return_page_without_any_session_is_not_found(
@@ -225,3 +228,29 @@ async def test_return_page_without_any_session_is_not_found(
     status, _ = await page_text(client, return_path(placed.public_ref))
 
     assert status == 404
+
+
+async def test_paid_amount_not_matching_the_order_is_shown_as_being_checked_not_paid(
+    app, shopper, db: AsyncSession, factory: Factory
+) -> None:
+    placed = await placed_bakery_order(db, factory)
+    first = await start(app, db, placed.order_id)
+    # The order's total no longer matches what the checkout was made for (as if tampered).
+    await db.execute(update(Order).where(Order.id == placed.order_id).values(total_minor=100))
+    await db.commit()
+
+    await press(shopper, first.hosted_checkout_url, "pay")
+
+    stored = await stored_order(db, placed.order_id)
+    assert (stored.status, stored.paid) == ("pending", False)
+    assert stored.attention_reason
+    _, page = await page_text(shopper, return_path(placed.public_ref))
+    assert f"Order {placed.number}: the shop is checking your payment" in page
+    assert "Pay again" not in page and "Thank you" not in page
+    again = await shopper.post(
+        f"/checkout/{placed.public_ref}/pay-again", form={"csrf_token": TOKEN}
+    )
+    _, page = await page_text(shopper, local(again.headers["Location"]))
+    assert "has a payment that the shop must check" in page
+    assert len(await attempts_of(db, placed.order_id)) == 1
+    assert await paid_events(db) == []

@@ -15,6 +15,7 @@ before its successor is made, so nobody pays one order twice by paying two check
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -31,7 +32,7 @@ from models.payment_attempt import AttemptStatus, PaymentAttempt
 from shared.config import ConfigError, Settings
 from shared.interfaces import Owner
 from shared.models import utcnow
-from sumup.client import SumUpClient
+from sumup.client import SumUpCheckout, SumUpClient
 from sumup.errors import CheckoutProcessed, SumUpError, SumUpNotFound
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/checkout/webhook"
 RETURN_PATH = "/checkout/return/{public_ref}"
 REFERENCE_LENGTH = 64  # SumUp's safe limit, and PaymentAttempt.checkout_reference
-PUBLIC_REF_LENGTH = 32  # Order.public_ref
+_PUBLIC_REF = re.compile(r"[A-Za-z0-9_-]{1,32}")  # Order.public_ref
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ async def owned_order(
     session: AsyncSession, *, owner: Owner | None, public_ref: str, with_items: bool = False
 ) -> Order | None:
     """The order with that reference if it is the owner's; another shopper's is None."""
-    if owner is None or not public_ref or len(public_ref) > PUBLIC_REF_LENGTH:
+    # What secrets.token_urlsafe makes, and nothing else reaches the database (PostgreSQL
+    # refuses a NUL in a string outright).
+    if owner is None or not _PUBLIC_REF.fullmatch(public_ref):
         return None
     if owner.user_id is not None:
         mine = Order.user_id == owner.user_id
@@ -196,11 +199,11 @@ async def _payable_attempt(
             checkout_id=checkout.id,
             url=checkout.hosted_checkout_url,
         )
-        result = await record_checkout(session, attempt_id=attempt.id, checkout=checkout)
-        if result.outcome in (Outcome.PAID, Outcome.NEEDS_ATTENTION):
-            # A retried create found its checkout paid already (the 409 path).
-            raise _error("order_paid", state)
-        if result.outcome != Outcome.EXPIRED:
+        # A retried create may find its checkout paid or expired already (the 409 path).
+        outcome = await _record_unless_paid(
+            session, state=state, attempt_id=attempt.id, checkout=checkout
+        )
+        if outcome != Outcome.EXPIRED:
             return attempt.id
         # A retried create found its checkout expired: the next round makes a new one.
     raise _error("payment_unavailable", state)
@@ -249,22 +252,39 @@ async def _refresh(
     assert attempt.sumup_checkout_id is not None
     if attempt.status in (AttemptStatus.PENDING, AttemptStatus.FAILED):
         checkout = await client.get_checkout(attempt.sumup_checkout_id)
-        result = await record_checkout(session, attempt_id=attempt.id, checkout=checkout)
-        if result.outcome in (Outcome.PAID, Outcome.NEEDS_ATTENTION):
-            raise _error("order_paid", state)
-        if result.outcome == Outcome.FAILED:
-            try:
-                checkout = await client.deactivate_checkout(attempt.sumup_checkout_id)
-            except CheckoutProcessed:
-                # Paid between the two calls: record that instead of starting another.
-                checkout = await client.get_checkout(attempt.sumup_checkout_id)
-            except SumUpNotFound:
-                checkout = None
-            if checkout is not None:
-                result = await record_checkout(session, attempt_id=attempt.id, checkout=checkout)
-                if result.outcome in (Outcome.PAID, Outcome.NEEDS_ATTENTION):
-                    raise _error("order_paid", state)
+        outcome = await _record_unless_paid(
+            session, state=state, attempt_id=attempt.id, checkout=checkout
+        )
+        if outcome == Outcome.FAILED:
+            closed = await _deactivate(client, attempt.sumup_checkout_id)
+            if closed is not None:
+                await _record_unless_paid(
+                    session, state=state, attempt_id=attempt.id, checkout=closed
+                )
     return await _attempt_by_id(session, attempt.id)
+
+
+async def _deactivate(client: SumUpClient, checkout_id: str) -> SumUpCheckout | None:
+    """Close a checkout at SumUp; its state after (None: SumUp does not know it)."""
+    try:
+        return await client.deactivate_checkout(checkout_id)
+    except CheckoutProcessed:
+        # Paid between the two calls: that is what gets recorded.
+        return await client.get_checkout(checkout_id)
+    except SumUpNotFound:
+        return None
+
+
+async def _record_unless_paid(
+    session: AsyncSession, *, state: _OrderState, attempt_id: int, checkout: SumUpCheckout
+) -> Outcome:
+    """Record SumUp's answer; a paid checkout ends the starting of another."""
+    result = await record_checkout(session, attempt_id=attempt_id, checkout=checkout)
+    if result.outcome == Outcome.PAID:
+        raise _error("order_paid", state)
+    if result.outcome == Outcome.NEEDS_ATTENTION:
+        raise _error("order_needs_attention", state)
+    return result.outcome
 
 
 async def _new_attempt(
