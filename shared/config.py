@@ -57,6 +57,8 @@ class Settings:
     var_dir: Path = PROJECT_ROOT / "var"
     sumup: SumUpSettings = field(default_factory=SumUpSettings)
     order_expire_after_minutes: int = 30
+    order_reconcile_after_minutes: int = 5
+    background_jobs: bool = True
 
     @property
     def production(self) -> bool:
@@ -117,15 +119,22 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
             env.get("ORDER_EXPIRE_AFTER_MINUTES")
             or (raw.get("orders") or {}).get("expire_after_minutes", 30)
         )
+        reconcile_minutes = int(
+            env.get("ORDER_RECONCILE_AFTER_MINUTES")
+            or (raw.get("orders") or {}).get("reconcile_after_minutes", 5)
+        )
     except ValueError as exc:
         raise ConfigError(
-            "CART_MAX_QUANTITY, TRUSTED_PROXY_HOPS and ORDER_EXPIRE_AFTER_MINUTES are whole "
-            f"numbers: {exc}"
+            "CART_MAX_QUANTITY, TRUSTED_PROXY_HOPS, ORDER_EXPIRE_AFTER_MINUTES and "
+            f"ORDER_RECONCILE_AFTER_MINUTES are whole numbers: {exc}"
         ) from None
     if max_quantity < 1:
         raise ConfigError("CART_MAX_QUANTITY must be at least 1")
-    if expire_minutes < 1:
-        raise ConfigError("ORDER_EXPIRE_AFTER_MINUTES must be at least 1")
+    if expire_minutes < 1 or reconcile_minutes < 1:
+        raise ConfigError(
+            "ORDER_EXPIRE_AFTER_MINUTES and ORDER_RECONCILE_AFTER_MINUTES must be at least 1"
+        )
+    background = env.get("BACKGROUND_JOBS")
 
     sumup = _sumup_settings(env, raw.get("sumup") or {}, production=production)
     cookie_secure = env.get("SESSION_COOKIE_SECURE")
@@ -153,6 +162,10 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
         var_dir=var_dir,
         sumup=sumup,
         order_expire_after_minutes=expire_minutes,
+        order_reconcile_after_minutes=reconcile_minutes,
+        background_jobs=_bool(background)
+        if background is not None
+        else bool(raw.get("background_jobs", True)),
     )
 
 

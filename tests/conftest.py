@@ -84,7 +84,13 @@ def database_url(var_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, var_dir: Path) -> Settings:
-    env = {"DATABASE_URL_ASYNC": database_url, "CART_VAR_DIR": str(var_dir), "SECRET_KEY": "t" * 32}
+    env = {
+        "DATABASE_URL_ASYNC": database_url,
+        "CART_VAR_DIR": str(var_dir),
+        "SECRET_KEY": "t" * 32,
+        # Tests run the dispatcher and the jobs themselves, step by step.
+        "BACKGROUND_JOBS": "false",
+    }
     if TEST_REDIS_URL:
         env["REDIS_URL"] = TEST_REDIS_URL
     return load_settings(env)
