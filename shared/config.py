@@ -59,6 +59,10 @@ class Settings:
     order_expire_after_minutes: int = 30
     order_reconcile_after_minutes: int = 5
     background_jobs: bool = True
+    # The one Redis stream other services read domain events from, and roughly how many
+    # entries it keeps (XADD MAXLEN ~): readers that fall further behind lose the oldest.
+    events_stream: str = "coop:events"
+    events_stream_maxlen: int = 100_000
 
     @property
     def production(self) -> bool:
@@ -123,11 +127,17 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
             env.get("ORDER_RECONCILE_AFTER_MINUTES")
             or (raw.get("orders") or {}).get("reconcile_after_minutes", 5)
         )
+        stream_maxlen = int(
+            env.get("EVENTS_STREAM_MAXLEN")
+            or (raw.get("events") or {}).get("stream_maxlen", 100_000)
+        )
     except ValueError as exc:
         raise ConfigError(
-            "CART_MAX_QUANTITY, TRUSTED_PROXY_HOPS, ORDER_EXPIRE_AFTER_MINUTES and "
-            f"ORDER_RECONCILE_AFTER_MINUTES are whole numbers: {exc}"
+            "CART_MAX_QUANTITY, TRUSTED_PROXY_HOPS, ORDER_EXPIRE_AFTER_MINUTES, "
+            f"ORDER_RECONCILE_AFTER_MINUTES and EVENTS_STREAM_MAXLEN are whole numbers: {exc}"
         ) from None
+    if stream_maxlen < 1:
+        raise ConfigError("EVENTS_STREAM_MAXLEN must be at least 1")
     if max_quantity < 1:
         raise ConfigError("CART_MAX_QUANTITY must be at least 1")
     if expire_minutes < 1 or reconcile_minutes < 1:
@@ -166,6 +176,10 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
         background_jobs=_bool(background)
         if background is not None
         else bool(raw.get("background_jobs", True)),
+        events_stream=env.get("EVENTS_STREAM")
+        or (raw.get("events") or {}).get("stream")
+        or "coop:events",
+        events_stream_maxlen=stream_maxlen,
     )
 
 
