@@ -24,6 +24,12 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     register_domain_services()
 
+    from shared.events.background import init_event_dispatcher
+
+    # Domain events leave the outbox from a background task while the app serves (when
+    # settings.background_jobs); `manage.py events dispatch` does the same on its own.
+    init_event_dispatcher(app)
+
     from bp.cart import bp as cart_bp
     from bp.cart.identity_hook import init_identity
 
