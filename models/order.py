@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.models.base import Base, Timestamped
@@ -33,6 +33,9 @@ class Order(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("user_id IS NOT NULL OR session_id IS NOT NULL", name="has_owner"),
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        CheckConstraint(
+            "refunded_minor >= 0 AND refunded_minor <= total_minor", name="refund_within_total"
+        ),
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_session_created", "session_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
@@ -53,6 +56,9 @@ class Order(Timestamped, Base):
     # The checkout form's one-time token: a double-click or a replay finds this order again.
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Given back through SumUp so far (full or partial refunds); the order is `refunded`
+    # once this reaches the total. The check constraint makes over-refunding impossible.
+    refunded_minor: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # Set when something needs a person: a paid amount that does not match, say.
     attention_reason: Mapped[str | None] = mapped_column(String(300))
 
