@@ -30,6 +30,12 @@ def create_app(settings: Settings | None = None) -> Quart:
     # settings.background_jobs); `manage.py events dispatch` does the same on its own.
     init_event_dispatcher(app)
 
+    from bp.order_ops.background import init_order_jobs
+
+    # Payments reconciled with SumUp and unpaid orders expired, every minute while the app
+    # serves (when settings.background_jobs); `manage.py orders reconcile|expire` likewise.
+    init_order_jobs(app)
+
     from bp.cart import bp as cart_bp
     from bp.cart.identity_hook import init_identity
 

@@ -22,6 +22,7 @@ from bp.cart.services.identity import current_owner
 from bp.cart.services.parsing import parse_page_slug
 from bp.cart.services.payment import PaymentUrls, start_payment
 from bp.cart.services.payment_errors import PaymentError
+from models.order import OrderStatus
 from shared.base_app import settings_of
 from shared.db import get_session
 from shared.http_client import http_client_of
@@ -58,6 +59,9 @@ async def _check_out(page_slug: str | None) -> Any:
     except (CartError, CheckoutError) as refused:
         await flash(refused.message, "error")
         return redirect(back_url(form), 303)
+    if placed.order.status == OrderStatus.PAID:
+        # A free order is paid at checkout (or a replayed form finds it paid): no SumUp.
+        return redirect(urls.return_page(placed.order.public_ref), 303)
     try:
         # A replayed form (a double-click) gets the order's payable checkout again.
         attempt = await start_payment(

@@ -7,7 +7,10 @@ SumUp's own answer to GET /v0.1/checkouts/{id}.
 Exactly once: the PAID attempt is recorded by a conditional UPDATE (... WHERE status <>
 'PAID') and the order by another (... WHERE status = 'pending'); the database lets only one
 transaction see each row in its old state, so only one caller confirms the bookings, emits
-`order.paid` and clears the cart, and every other caller changes nothing.
+`order.paid` and clears the cart (paid_order.py), and every other caller changes nothing.
+
+A payment that lands after the order expired is honoured: its bookings are claimed again
+and the order goes expired -> paid; if they cannot be, it is flagged for a refund.
 """
 
 from __future__ import annotations
@@ -15,15 +18,22 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp.cart.services.clear_cart_for_order import clear_cart_for_order
+from bp.cart.services.order_events import (
+    ORDER_PAYMENT_FLAGGED,
+    OrderFacts,
+    emit_order_event,
+    order_facts,
+)
+from bp.cart.services.paid_order import PaymentFacts, complete_paid_order
 from bp.cart.services.payment_settings import SumUpClients, payment_settings_for
-from models.order import Order, OrderStatus
+from models.order import Order, OrderItem, OrderItemKind, OrderStatus
 from models.payment_attempt import AttemptStatus, PaymentAttempt
-from shared.events import emit_event
+from shared.interfaces import BookingError, Owner
 from shared.models import utcnow
 from shared.registry import services
 from sumup.client import SumUpCheckout
@@ -155,6 +165,7 @@ async def _record_paid(
             f"SumUp checkout {checkout.checkout_reference} was paid {checkout.amount_minor} "
             f"{checkout.currency} (minor units) but the order is {found.total_minor} "
             f"{found.currency}; not accepted as paid",
+            code="amount_mismatch",
         )
         return StatusCheck(Outcome.NEEDS_ATTENTION, order_id=found.order_id)
 
@@ -164,55 +175,100 @@ async def _record_paid(
         .values(status=OrderStatus.PAID, paid_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if won.rowcount != 1:  # type: ignore[attr-defined]
-        # Paid twice (an earlier attempt paid it), or paid after the order expired or was
-        # cancelled: the money is there, so a person must refund or restore it.
-        current = await session.scalar(select(Order.status).where(Order.id == found.order_id))
+    payment = PaymentFacts(checkout.checkout_reference, checkout.id, checkout.transaction_code)
+    if won.rowcount == 1:  # type: ignore[attr-defined]
+        order = await order_facts(session, found.order_id)
+        assert order is not None  # orders are never deleted
+        await complete_paid_order(session, order=order, paid_at=now, payment=payment)
+        return StatusCheck(Outcome.PAID, order_id=found.order_id, became_paid=True)
+
+    # Not pending any more. Locked now, so its status cannot change under what follows
+    # (PostgreSQL; on SQLite this transaction holds the one write lock already).
+    order = await order_facts(session, found.order_id, for_update=True)
+    assert order is not None
+    if order.status == OrderStatus.EXPIRED:
+        return await _honour_late_payment(session, found, order, payment, now)
+    # Paid twice (an earlier attempt paid it), or paid after the order was cancelled or
+    # refunded: the money is there, so a person must refund or restore it.
+    await _flag(
+        session,
+        found,
+        f"SumUp checkout {checkout.checkout_reference} was paid while the order was "
+        f"{order.status}; refund it or restore the order",
+        code=f"paid_while_{order.status}",
+    )
+    return StatusCheck(Outcome.NEEDS_ATTENTION, order_id=found.order_id)
+
+
+async def _honour_late_payment(
+    session: AsyncSession,
+    found: _AttemptAndOrder,
+    order: OrderFacts,
+    payment: PaymentFacts,
+    now: datetime,
+) -> StatusCheck:
+    """A payment that landed after the order expired: its bookings, released to the cart at
+    expiry, are claimed again and the order becomes paid; if one cannot be claimed (sold out
+    meanwhile, or ordered or removed by the shopper since), it is flagged for a refund."""
+    entry_ids = list(
+        await session.scalars(
+            select(OrderItem.calendar_entry_id).where(
+                OrderItem.order_id == order.id,
+                OrderItem.kind == OrderItemKind.BOOKING,
+                OrderItem.calendar_entry_id.is_not(None),
+            )
+        )
+    )
+    owner = Owner(user_id=order.user_id, session_id=order.session_id)
+    try:
+        # All or none: a refused claim hands back what it took (the calendar's contract).
+        await services.calendar.claim_entries_for_order(
+            session, owner, [e for e in entry_ids if e is not None], order.id
+        )
+    except BookingError as refused:
         await _flag(
             session,
             found,
-            f"SumUp checkout {checkout.checkout_reference} was paid while the order was "
-            f"{current}; refund it or restore the order",
+            f"SumUp checkout {payment.checkout_reference} was paid after the order expired, "
+            f"and its booking {refused.slot_title or refused.entry_id} could not be taken "
+            f"again ({refused.code}); refund it",
+            code="paid_after_expiry_not_bookable",
         )
         return StatusCheck(Outcome.NEEDS_ATTENTION, order_id=found.order_id)
-
-    confirmed = await services.calendar.confirm_entries_for_order(session, found.order_id)
-    cleared = await clear_cart_for_order(session, order_id=found.order_id)
-    emit_event(
-        session,
-        "order.paid",
-        {
-            "order_ref": found.order_ref,
-            "number": found.order_number,
-            "page_id": found.page_id,
-            "currency": found.currency,
-            "total_minor": found.total_minor,
-            "checkout_reference": checkout.checkout_reference,
-            "sumup_checkout_id": checkout.id,
-            "transaction_code": checkout.transaction_code,
-            "paid_at": now.isoformat(),
-        },
-        aggregate_id=found.order_ref,
+    won = await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == OrderStatus.EXPIRED)
+        .values(status=OrderStatus.PAID, paid_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
-    log.info(
-        "order %s paid (checkout %s): %d bookings confirmed, %d cart lines cleared",
-        found.order_number,
-        checkout.checkout_reference,
-        confirmed,
-        cleared,
-    )
+    assert won.rowcount == 1  # type: ignore[attr-defined]  # the row is locked: still expired
+    await complete_paid_order(session, order=order, paid_at=now, payment=payment, after_expiry=True)
     return StatusCheck(Outcome.PAID, order_id=found.order_id, became_paid=True)
 
 
-async def _flag(session: AsyncSession, found: _AttemptAndOrder, reason: str) -> None:
-    """Set the order's attention reason (the first one stays) and log it for the operator."""
+async def _flag(session: AsyncSession, found: _AttemptAndOrder, reason: str, *, code: str) -> None:
+    """Set the order's attention reason (the first one stays), log it for the operator and,
+    the first time, tell other services (order.payment_flagged)."""
     log.warning("order %s needs attention: %s", found.order_number, reason)
-    await session.execute(
+    now = utcnow()
+    flagged = await session.execute(
         update(Order)
         .where(Order.id == found.order_id, Order.attention_reason.is_(None))
-        .values(attention_reason=reason[:ATTENTION_LENGTH], updated_at=utcnow())
+        .values(attention_reason=reason[:ATTENTION_LENGTH], updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    if flagged.rowcount == 1:  # type: ignore[attr-defined]
+        order = await order_facts(session, found.order_id)
+        assert order is not None
+        emit_order_event(
+            session,
+            ORDER_PAYMENT_FLAGGED,
+            order,
+            status=order.status,
+            occurred_at=now,
+            reason=code,
+            checkout_reference=found.checkout_reference,
+        )
 
 
 def _outcome_of_paid_attempt(found: _AttemptAndOrder) -> Outcome:

@@ -5,6 +5,7 @@ totals.py: a fixed number of queries), checked against the fingerprint of what t
 saw, and copied into an `Order` with its `OrderItem`s. In the same transaction the cart
 lines are stamped with the order, the bookings are claimed through services.calendar, and
 `order.created` goes into the outbox; then one commit. Any refusal rolls everything back.
+A free order (a total of 0: free bookings) is paid in that same transaction, without SumUp.
 
 Idempotent: the form's one-time key is the order's unique idempotency key. The order's
 INSERT is the transaction's first write, so when two requests carry the same key (a
@@ -31,7 +32,9 @@ from bp.cart.services.checkout_form import CheckoutForm
 from bp.cart.services.fingerprint import cart_fingerprint
 from bp.cart.services.lines import live_lines_of
 from bp.cart.services.load import load_cart
+from bp.cart.services.order_events import order_facts
 from bp.cart.services.order_numbers import new_order_number, new_public_ref
+from bp.cart.services.paid_order import FREE, complete_paid_order
 from bp.cart.services.slot_time import format_slot_time
 from bp.cart.services.totals import PricedLine, Section, build_section, overview
 from models.cart_item import CartItem
@@ -157,6 +160,8 @@ async def place_order(
             continue
         await _hold_cart(session, owner=owner, order_id=order.id, checked=checked)
         emit_event(session, "order.created", _created_payload(order), aggregate_id=order.public_ref)
+        if checked.total_minor == 0:
+            await _complete_free_order(session, order)
         await session.commit()
         return PlacedOrder(order, created=True)
     raise RuntimeError(f"no free order number after {NUMBER_DRAWS} draws")
@@ -286,6 +291,21 @@ async def _stamp_lines(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+async def _complete_free_order(session: AsyncSession, order: Order) -> None:
+    """Nothing to pay (free bookings): paid at once, in the transaction that made it.
+
+    SumUp refuses a checkout of 0, and there is nothing to wait for; the order was inserted
+    by this transaction, so nobody else can have changed it.
+    """
+    now = utcnow()
+    order.status = OrderStatus.PAID
+    order.paid_at = now
+    await session.flush()
+    facts = await order_facts(session, order.id)
+    assert facts is not None
+    await complete_paid_order(session, order=facts, paid_at=now, payment=FREE)
 
 
 def _created_payload(order: Order) -> dict[str, object]:

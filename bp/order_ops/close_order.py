@@ -1,0 +1,64 @@
+"""Close an unpaid order (expired or cancelled): one conditional UPDATE decides.
+
+Whoever's UPDATE moves the order out of its unpaid status releases its bookings back to the
+shopper's cart (pending again, so they show in the cart and can be ordered anew) and emits
+the event, in the same transaction. A caller that finds the order changed meanwhile (paid
+by a webhook, closed by another job) changes nothing.
+
+The order's cart lines keep their order stamp and stay in the cart: a new checkout stamps
+them again, and a payment that lands late still finds the lines to clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp.cart.services.order_events import OrderFacts, emit_order_event, order_facts
+from models.order import Order, OrderStatus
+from shared.registry import services
+
+
+async def close_unpaid_order(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    from_statuses: Sequence[OrderStatus],
+    to_status: OrderStatus,
+    event_type: str,
+    now: datetime,
+    extra_condition: ColumnElement[bool] | None = None,
+    **details: Any,
+) -> OrderFacts | None:
+    """The order as closed by this call, or None if it was not in `from_statuses` (or the
+    extra condition failed); commits either way."""
+    conditions = [Order.id == order_id, Order.status.in_(from_statuses)]
+    if extra_condition is not None:
+        conditions.append(extra_condition)
+    won = await session.execute(
+        update(Order)
+        .where(*conditions)
+        .values(status=to_status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        return None
+    order = await order_facts(session, order_id)
+    assert order is not None  # orders are never deleted
+    released = await services.calendar.release_entries_for_order(session, order_id)
+    emit_order_event(
+        session,
+        event_type,
+        order,
+        status=to_status,
+        occurred_at=now,
+        bookings_released=released,
+        **details,
+    )
+    await session.commit()
+    return order
