@@ -4,6 +4,7 @@ and emits, and every refusal leaving nothing written."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from sqlalchemy import update
@@ -114,6 +115,8 @@ async def test_order_created_is_in_the_outbox_with_the_order_and_nothing_of_the_
         ("product", "Jam", 400),
         ("booking", "Baking class, Sat 4 May 2030, 10:00–13:00", 1500),
     ]
+    assert payload["status"] == "pending"
+    assert datetime.fromisoformat(payload["occurred_at"]) == order.created_at
     # The anonymous id is a credential of the browser; the form's key, a one-time secret.
     assert ANON.session_id not in str(payload)
     assert order.idempotency_key not in str(payload)

@@ -315,6 +315,9 @@ def _created_payload(order: Order) -> dict[str, object]:
         "number": order.number,
         "page_id": order.page_id,
         "user_id": order.user_id,
+        # The core every order.* event has (order_events.py), then the order's lines.
+        "status": order.status,
+        "occurred_at": order.created_at.isoformat(),
         "currency": order.currency,
         "total_minor": order.total_minor,
         "items": [
