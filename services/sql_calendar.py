@@ -263,6 +263,19 @@ class SqlCalendarService:
         )
         return result.rowcount  # type: ignore[attr-defined, no-any-return]
 
+    async def entries_for_order(self, session: AsyncSession, order_id: int) -> list[EntryInfo]:
+        rows = await session.execute(
+            select(CalendarEntry.id.label("entry_id"), CalendarEntry.state, *_SLOT_COLUMNS)
+            .join(CalendarSlot, CalendarSlot.id == CalendarEntry.slot_id)
+            .join(Calendar, Calendar.id == CalendarSlot.calendar_id)
+            .where(CalendarEntry.order_id == order_id)
+            .order_by(CalendarSlot.starts_at, CalendarEntry.id)
+        )
+        return [
+            _entry_info(row, entry_id=row.entry_id, state=row.state, order_id=order_id)
+            for row in rows
+        ]
+
     async def adopt_session_entries(
         self, session: AsyncSession, *, session_id: str, user_id: int
     ) -> int:

@@ -93,6 +93,11 @@ class CalendarService(Protocol):
         """Give the order's `ordered` entries back to their owner's cart as pending."""
         ...
 
+    async def entries_for_order(self, session: AsyncSession, order_id: int) -> list[EntryInfo]:
+        """The entries the order holds now, whatever their state, by start time, in one
+        query (released entries belong to no order any more, so they are not among them)."""
+        ...
+
     async def adopt_session_entries(
         self, session: AsyncSession, *, session_id: str, user_id: int
     ) -> int:
