@@ -34,10 +34,10 @@ class PlacedBakery:
 
 
 async def placed_bakery_order(
-    db: AsyncSession, factory: Factory, owner: Owner = ANON
+    db: AsyncSession, factory: Factory, owner: Owner = ANON, *, places: int = 10
 ) -> PlacedBakery:
     """The bakery cart checked out by `owner` (create_order_from_cart), not yet paid."""
-    cart = await bakery_cart(factory, owner)
+    cart = await bakery_cart(factory, owner, places=places)
     order = await create_order_from_cart(
         db, owner=owner, page_id=cart.page_id, **await seen(db, owner, cart.page_id)
     )

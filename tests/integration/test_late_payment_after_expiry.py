@@ -1,0 +1,122 @@
+"""A payment that lands after its order expired is honoured: the order becomes paid if its
+bookings can be claimed again, else it is flagged for a refund (and says why)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp.cart.services.check_sumup_status import Outcome, check_sumup_status
+from bp.cart.services.checkout import create_order_from_cart
+from bp.order_ops.expire import Expiry, expire_unpaid_orders
+from services import register_domain_services
+from tests.contract.calendar_data import entry_for
+from tests.factories import Factory
+from tests.integration.checkout_data import ANON, OTHER_ANON, seen
+from tests.integration.order_ops_data import ClosableFakeSumUp, minutes_from_now, payloads
+from tests.integration.payment_data import (
+    PAID,
+    entry_state,
+    live_line_ids,
+    pending_attempt,
+    placed_bakery_order,
+    stored_order,
+)
+
+
+@pytest.fixture(autouse=True)
+def domain_services() -> None:
+    register_domain_services()
+
+
+async def _expired(db: AsyncSession, factory: Factory, *, places: int = 10):  # type: ignore[no-untyped-def]
+    """The bakery order, its checkout at the fake, expired by the job."""
+    placed = await placed_bakery_order(db, factory, places=places)
+    fake = ClosableFakeSumUp()
+    await pending_attempt(db, placed, fake)
+    done = await expire_unpaid_orders(
+        db, client_for=fake, now=minutes_from_now(31), after=timedelta(minutes=30)
+    )
+    assert done.numbers(Expiry.EXPIRED) == [placed.number]
+    assert fake.deactivated == ["chk-1"]
+    # SumUp took the payment all the same (a checkout a racing Pay again made, say).
+    fake.set("chk-1", **PAID)
+    return placed, fake
+
+
+async def test_late_payment_with_the_booking_still_free_makes_the_order_paid(
+    db: AsyncSession, factory: Factory
+) -> None:
+    placed, fake = await _expired(db, factory)
+    assert await entry_state(db, placed.cart.entry_id) == "pending"
+
+    result = await check_sumup_status(db, checkout_id="chk-1", client_for=fake)
+
+    assert result.outcome == Outcome.PAID and result.became_paid
+    assert await stored_order(db, placed.order_id) == ("paid", True, None)
+    assert await entry_state(db, placed.cart.entry_id) == "confirmed"
+    assert await live_line_ids(db) == set()  # the order's lines left the cart
+    [paid] = await payloads(db, "order.paid")
+    assert (paid["order_ref"], paid["after_expiry"], paid["status"]) == (
+        placed.public_ref,
+        True,
+        "paid",
+    )
+    assert await payloads(db, "order.payment_flagged") == []
+    again = await check_sumup_status(db, checkout_id="chk-1", client_for=fake)
+    assert again.outcome == Outcome.PAID and not again.became_paid
+    assert len(await payloads(db, "order.paid")) == 1
+
+
+async def test_late_payment_after_the_last_place_went_to_someone_else_is_flagged_for_refund(
+    db: AsyncSession, factory: Factory
+) -> None:
+    placed, fake = await _expired(db, factory, places=1)
+    # Meanwhile another shopper books and orders the class's only place.
+    other_entry = await entry_for(factory, OTHER_ANON, slot_id=placed.cart.slot_id)
+    other = await create_order_from_cart(
+        db,
+        owner=OTHER_ANON,
+        page_id=placed.cart.page_id,
+        **await seen(db, OTHER_ANON, placed.cart.page_id),
+    )
+    other_id = other.id
+
+    result = await check_sumup_status(db, checkout_id="chk-1", client_for=fake)
+
+    assert result.outcome == Outcome.NEEDS_ATTENTION
+    stored = await stored_order(db, placed.order_id)
+    assert (stored.status, stored.paid) == ("expired", False)
+    assert stored.attention_reason and "Baking class" in stored.attention_reason
+    assert "refund" in stored.attention_reason
+    assert await entry_state(db, placed.cart.entry_id) == "pending"  # not squeezed in
+    assert await entry_state(db, other_entry) == "ordered"
+    assert (await stored_order(db, other_id)).status == "pending"
+    [flagged] = await payloads(db, "order.payment_flagged")
+    assert (flagged["order_ref"], flagged["reason"], flagged["status"]) == (
+        placed.public_ref,
+        "paid_after_expiry_not_bookable",
+        "expired",
+    )
+    assert await payloads(db, "order.paid") == []
+
+
+async def test_late_payment_after_the_shopper_ordered_the_booking_again_is_flagged(
+    db: AsyncSession, factory: Factory
+) -> None:
+    placed, fake = await _expired(db, factory)
+    second = await create_order_from_cart(
+        db, owner=ANON, page_id=placed.cart.page_id, **await seen(db, ANON, placed.cart.page_id)
+    )
+    second_id = second.id
+
+    result = await check_sumup_status(db, checkout_id="chk-1", client_for=fake)
+
+    assert result.outcome == Outcome.NEEDS_ATTENTION
+    assert (await stored_order(db, placed.order_id)).status == "expired"
+    assert (await stored_order(db, second_id)).status == "pending"
+    assert await entry_state(db, placed.cart.entry_id) == "ordered"  # the second order's
+    [flagged] = await payloads(db, "order.payment_flagged")
+    assert flagged["reason"] == "paid_after_expiry_not_bookable"
