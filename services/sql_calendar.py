@@ -50,16 +50,23 @@ _SLOT_COLUMNS = (
 )
 
 
-def _slots_with_places_taken() -> Select[Any]:
+def _places_taken() -> ColumnElement[int]:
     # A correlated count per slot, answered from the (slot_id, state) index, rather than a
-    # grouped count over every slot's entries.
-    places_taken = (
+    # grouped count over every slot's entries. Aliased, so that it also counts correctly
+    # inside a query on the entries themselves.
+    holder = aliased(CalendarEntry)
+    return (
         select(func.count())
-        .where(CalendarEntry.slot_id == CalendarSlot.id, CalendarEntry.state.in_(_HOLDS_A_PLACE))
+        .select_from(holder)
+        .where(holder.slot_id == CalendarSlot.id, holder.state.in_(_HOLDS_A_PLACE))
         .correlate(CalendarSlot)
         .scalar_subquery()
+        .label("places_taken")
     )
-    return select(*_SLOT_COLUMNS, places_taken.label("places_taken")).join(
+
+
+def _slots_with_places_taken() -> Select[Any]:
+    return select(*_SLOT_COLUMNS, _places_taken()).join(
         Calendar, Calendar.id == CalendarSlot.calendar_id
     )
 
@@ -80,7 +87,12 @@ def _slot_info(row: Row[Any]) -> SlotInfo:
 
 
 def _entry_info(
-    slot: Row[Any], *, entry_id: int, state: str, order_id: int | None = None
+    slot: Row[Any],
+    *,
+    entry_id: int,
+    state: str,
+    order_id: int | None = None,
+    places_left: int | None = None,
 ) -> EntryInfo:
     return EntryInfo(
         id=entry_id,
@@ -93,6 +105,7 @@ def _entry_info(
         currency=slot.currency,
         state=state,
         order_id=order_id,
+        places_left=places_left,
     )
 
 
@@ -106,6 +119,8 @@ class SqlCalendarService:
                 CalendarEntry.state,
                 CalendarEntry.order_id,
                 *_SLOT_COLUMNS,
+                # In the same query, so that the cart can say "sold out" at no extra cost.
+                _places_taken(),
             )
             .join(CalendarSlot, CalendarSlot.id == CalendarEntry.slot_id)
             .join(Calendar, Calendar.id == CalendarSlot.calendar_id)
@@ -116,7 +131,13 @@ class SqlCalendarService:
             query = query.where(Calendar.page_id == page_id)
         rows = await session.execute(query)
         return [
-            _entry_info(row, entry_id=row.entry_id, state=row.state, order_id=row.order_id)
+            _entry_info(
+                row,
+                entry_id=row.entry_id,
+                state=row.state,
+                order_id=row.order_id,
+                places_left=max(row.places - row.places_taken, 0),
+            )
             for row in rows
         ]
 
@@ -151,7 +172,12 @@ class SqlCalendarService:
         )
         session.add(entry)
         await session.flush()
-        return _entry_info(slot, entry_id=entry.id, state=EntryState.PENDING)
+        return _entry_info(
+            slot,
+            entry_id=entry.id,
+            state=EntryState.PENDING,
+            places_left=max(slot.places - slot.places_taken, 0),
+        )
 
     async def claim_entries_for_order(
         self, session: AsyncSession, owner: Owner, entry_ids: Sequence[int], order_id: int
@@ -244,6 +270,37 @@ class SqlCalendarService:
         if row is None or not row[1]:
             return BookingError("entry_not_pending", entry_id=entry_id)
         return SlotSoldOut(slot_title=row[0], entry_id=entry_id)
+
+    async def cancel_pending_entry(
+        self, session: AsyncSession, owner: Owner, entry_id: int
+    ) -> EntryInfo | None:
+        # The one write, and the decision: a racing claim (checkout) or a second removal
+        # waits for this row's lock, then re-checks the conditions and finds it no longer
+        # pending. A pending entry holds no place, so no slot lock is needed: cancelling one
+        # never changes what a claim counts.
+        cancelled = (
+            await session.execute(
+                update(CalendarEntry)
+                .where(
+                    CalendarEntry.id == entry_id,
+                    CalendarEntry.state == EntryState.PENDING,
+                    _owned_by(owner),
+                )
+                .values(state=EntryState.CANCELLED)
+                .returning(CalendarEntry.slot_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalar_one_or_none()
+        if cancelled is None:
+            return None
+        slot = (
+            await session.execute(
+                select(*_SLOT_COLUMNS)
+                .join(Calendar, Calendar.id == CalendarSlot.calendar_id)
+                .where(CalendarSlot.id == cancelled)
+            )
+        ).one()
+        return _entry_info(slot, entry_id=entry_id, state=EntryState.CANCELLED)
 
     async def confirm_entries_for_order(self, session: AsyncSession, order_id: int) -> int:
         result = await session.execute(

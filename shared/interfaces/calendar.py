@@ -57,13 +57,22 @@ class EntryInfo:
     currency: str
     state: str
     order_id: int | None
+    # Places of the slot no order holds (places - ordered - confirmed), as of the read that
+    # made this answer; None where that read did not count them.
+    places_left: int | None = None
+
+    @property
+    def sold_out(self) -> bool:
+        """No place is left for this booking to be claimed (its checkout would fail)."""
+        return self.places_left is not None and self.places_left <= 0
 
 
 class CalendarService(Protocol):
     async def pending_entries(
         self, session: AsyncSession, owner: Owner, *, page_id: int | None = None
     ) -> list[EntryInfo]:
-        """The owner's bookings in state pending (all pages, or one page's), in one query."""
+        """The owner's bookings in state pending (all pages, or one page's), in one query,
+        each with its slot's `places_left`."""
         ...
 
     async def open_slots(self, session: AsyncSession, page_id: int) -> list[SlotInfo]:
@@ -82,6 +91,18 @@ class CalendarService(Protocol):
         Raises SlotSoldOut when a slot has no place left, BookingError("entry_not_pending")
         when an entry is not the owner's pending entry any more. The caller's transaction
         holds the change; on an error the caller rolls it back.
+        """
+        ...
+
+    async def cancel_pending_entry(
+        self, session: AsyncSession, owner: Owner, entry_id: int
+    ) -> EntryInfo | None:
+        """Cancel the owner's own pending entry (a shopper removing a booking from the cart).
+
+        One conditional UPDATE decides: only an entry of this owner still in state pending
+        becomes cancelled, and the answer is it, in state cancelled. Someone else's entry, an
+        ordered or confirmed one, an already cancelled one or an unknown id changes nothing
+        and answers None. The caller's transaction holds the change and commits it.
         """
         ...
 
