@@ -46,6 +46,12 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     app.register_blueprint(checkout_bp)
 
+    from bp.order import bp as order_bp
+    from bp.orders import bp as orders_bp
+
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(order_bp)
+
     if not settings.production:
         # The embedded default's stand-ins for the market and events services' pages and
         # the blog's sign-in; production has the real ones.

@@ -1,0 +1,16 @@
+"""Whose orders are whose: the one condition every order page filters by."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_
+
+from models.order import Order
+from shared.interfaces import Owner
+
+
+def orders_of(owner: Owner) -> ColumnElement[bool]:
+    """A user's orders by user id; an anonymous session's only while no user has adopted
+    them (signing in moves them to the user, and the old anonymous id sees them no more)."""
+    if owner.user_id is not None:
+        return Order.user_id == owner.user_id
+    return and_(Order.session_id == owner.session_id, Order.user_id.is_(None))
