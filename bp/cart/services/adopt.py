@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.lines import add_to_line, set_line_quantity
+from bp.orders.services.adopt_orders import adopt_session_orders
 from models.cart_item import CartItem
 from shared.interfaces import Owner
 from shared.models import utcnow
@@ -35,16 +36,20 @@ class Adoption:
     lines: tuple[MergedLine, ...]
     bookings_moved: int
     max_quantity: int
+    orders_moved: int = 0
 
     @property
     def nothing(self) -> bool:
-        return not self.lines and not self.bookings_moved
+        return not self.lines and not self.bookings_moved and not self.orders_moved
 
 
 async def adopt_anonymous_cart(
     session: AsyncSession, *, session_id: str, user_id: int, max_quantity: int
 ) -> Adoption:
-    """Move the anonymous session's lines and pending bookings to the user; commit."""
+    """Move the anonymous session's lines, pending bookings and orders to the user; commit."""
+    # Orders first: a payment being recorded locks its order, then the cart lines it
+    # clears; taking them in the same order here means the two wait rather than deadlock.
+    orders_moved = await adopt_session_orders(session, session_id=session_id, user_id=user_id)
     now = utcnow()
     claimed = (
         await session.execute(
@@ -105,6 +110,7 @@ async def adopt_anonymous_cart(
         ),
         bookings_moved=bookings_moved,
         max_quantity=max_quantity,
+        orders_moved=orders_moved,
     )
 
 
@@ -137,4 +143,8 @@ def describe(adoption: Adoption) -> str | None:
             if adoption.lines
             else f"{bookings} from before you signed in moved to your cart."
         )
+    if adoption.orders_moved:
+        orders = "1 order" if adoption.orders_moved == 1 else f"{adoption.orders_moved} orders"
+        verb = "is" if adoption.orders_moved == 1 else "are"
+        parts.append(f"{orders} from before you signed in {verb} now in Your orders.")
     return " ".join(parts)
