@@ -3,6 +3,7 @@ and refund, the sandbox as the app's jobs reach it, and the events as stored."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,21 @@ async def payloads(db: AsyncSession, event_type: str) -> list[dict[str, Any]]:
             .order_by(OutboxEvent.id)
         )
     )
+
+
+class MeetOnce:
+    """A gate for FakeSumUp: the first `parties` calls wait for each other, later ones pass
+    (a caller that asks SumUp twice must not wait for a partner that never comes)."""
+
+    def __init__(self, parties: int) -> None:
+        self.parties = parties
+        self.barrier = asyncio.Barrier(parties)
+        self.calls = 0
+
+    async def wait(self) -> None:
+        self.calls += 1
+        if self.calls <= self.parties:
+            await self.barrier.wait()
 
 
 class ClosableFakeSumUp(FakeSumUp):
