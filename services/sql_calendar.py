@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,12 @@ def _owned_by(owner: Owner) -> ColumnElement[bool]:
         return CalendarEntry.user_id == owner.user_id
     return and_(CalendarEntry.session_id == owner.session_id, CalendarEntry.user_id.is_(None))
 
+
+if TYPE_CHECKING:
+    # Rows and selects of any columns: SQLAlchemy 2.1 types them by their column tuple
+    # (for the type checker only; 2.0's classes take one type argument at run time).
+    _AnyRow = Row[*tuple[Any, ...]]
+    _AnySelect = Select[*tuple[Any, ...]]
 
 # Plain columns rather than ORM rows: the answers never come from rows this session loaded
 # earlier, which the conditional UPDATEs below (synchronize_session=False) leave as they were.
@@ -65,13 +71,13 @@ def _places_taken() -> ColumnElement[int]:
     )
 
 
-def _slots_with_places_taken() -> Select[Any]:
+def _slots_with_places_taken() -> _AnySelect:
     return select(*_SLOT_COLUMNS, _places_taken()).join(
         Calendar, Calendar.id == CalendarSlot.calendar_id
     )
 
 
-def _slot_info(row: Row[Any]) -> SlotInfo:
+def _slot_info(row: _AnyRow) -> SlotInfo:
     return SlotInfo(
         id=row.slot_id,
         calendar_id=row.calendar_id,
@@ -87,7 +93,7 @@ def _slot_info(row: Row[Any]) -> SlotInfo:
 
 
 def _entry_info(
-    slot: Row[Any],
+    slot: _AnyRow,
     *,
     entry_id: int,
     state: str,

@@ -1,4 +1,5 @@
-"""Routes that act on the cart wherever the shopper is: add, change, remove, summary."""
+"""Routes that act on the cart wherever the shopper is: add, change, remove (lines and
+bookings), summary."""
 
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ from bp.cart.services.change_quantity import change_quantity
 from bp.cart.services.errors import CartError
 from bp.cart.services.identity import current_owner
 from bp.cart.services.load import load_cart
-from bp.cart.services.parsing import parse_line_id, parse_product_id, parse_quantity
+from bp.cart.services.parsing import (
+    parse_entry_id,
+    parse_line_id,
+    parse_product_id,
+    parse_quantity,
+)
 from bp.cart.services.remove import remove_line as remove_cart_line
+from bp.cart.services.remove_booking import remove_booking as remove_cart_booking
+from bp.cart.services.slot_time import format_slot_time
 from bp.cart.services.summary import summary as cart_summary
 from bp.cart.services.totals import overview as cart_overview
 from shared.base_app import settings_of
@@ -86,6 +94,29 @@ async def remove_line(line_id: int) -> Any:
     except CartError as error:
         return await refuse(error, back=back)
     return await done("Removed from your cart.", to=back, json_body={"line_id": line_id})
+
+
+@bp.post("/bookings/<int:entry_id>/remove")
+async def remove_booking(entry_id: int) -> Any:
+    """A booking's Remove button: its calendar entry is cancelled (a sold-out slot's too)."""
+    form = await request.form
+    back = back_url(form)
+    try:
+        removed = await remove_cart_booking(
+            get_session(),
+            owner=current_owner(session, create=False),
+            entry_id=parse_entry_id(entry_id),
+        )
+    except CartError as error:
+        return await refuse(error, back=back)
+    when = format_slot_time(
+        removed.starts_at, removed.ends_at, locale=settings_of(current_app).locale
+    )
+    return await done(
+        f"Removed your booking for {removed.title} ({when}).",
+        to=back,
+        json_body={"entry_id": removed.id, "state": removed.state},
+    )
 
 
 @bp.get("/summary.json")

@@ -22,11 +22,15 @@ MESSAGES: dict[str, str] = {
         "Nothing was added."
     ),
     "line_unknown": "That item is not in your cart (any more). Nothing was changed.",
+    "booking_unknown": (
+        "That booking is not in your cart (any more): it was removed, or it is part of an "
+        "order already. Nothing was changed."
+    ),
     "page_unknown": "There is no shop page at this address.",
 }
 
 # Not found is 404; anything else the shopper sent that we refuse is 400.
-STATUSES: dict[str, int] = {"line_unknown": 404, "page_unknown": 404}
+STATUSES: dict[str, int] = {"line_unknown": 404, "booking_unknown": 404, "page_unknown": 404}
 
 
 class CartError(Exception):

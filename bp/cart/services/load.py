@@ -49,6 +49,9 @@ class BookingLine:
     ends_at: datetime
     price_minor: int
     currency: str
+    # The slot had no place left when the cart was loaded: its checkout would be refused.
+    # Shown, not hidden or dropped, so the shopper sees why and can remove it.
+    sold_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ def _booking_lines(entries: list[EntryInfo]) -> tuple[BookingLine, ...]:
             ends_at=entry.ends_at,
             price_minor=entry.price_minor,
             currency=entry.currency,
+            sold_out=entry.sold_out,
         )
         for entry in sorted(entries, key=lambda entry: (entry.starts_at, entry.id))
     )

@@ -40,6 +40,10 @@ def parse_line_id(raw: str | int | None) -> int:
     return parse_id(raw, error="line_unknown")
 
 
+def parse_entry_id(raw: str | int | None) -> int:
+    return parse_id(raw, error="booking_unknown")
+
+
 def parse_page_slug(raw: str | None) -> str:
     """A page slug as the blog makes them; anything else cannot name a page."""
     text = raw or ""

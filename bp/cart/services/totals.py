@@ -36,6 +36,10 @@ class Section:
         return any(priced.total_minor is None for priced in self.product_lines)
 
     @property
+    def has_sold_out(self) -> bool:
+        return any(booking.sold_out for booking in self.booking_lines)
+
+    @property
     def is_empty(self) -> bool:
         return not self.product_lines and not self.booking_lines
 
