@@ -1,0 +1,62 @@
+"""Signing in keeps the orders placed before it in view: the one just paid for, in particular."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import Factory
+from tests.http.checkout_forms import TOKEN, start_session
+from tests.http.payment_steps import page_text, press, start
+from tests.integration.checkout_data import ANON, OTHER_ANON
+from tests.integration.orders_data import make_orders, order_owners
+from tests.integration.payment_data import placed_bakery_order, stored_order
+
+
+async def test_an_order_paid_anonymously_is_the_users_after_signing_in(
+    app, client, db: AsyncSession, factory: Factory
+) -> None:  # type: ignore[no-untyped-def]
+    assert ANON.session_id
+    await start_session(client, ANON.session_id)
+    placed = await placed_bakery_order(db, factory, ANON)
+    attempt = await start(app, db, placed.order_id)
+    await press(client, attempt.hosted_checkout_url, "pay")  # the webhook pays it
+    assert await stored_order(db, placed.order_id) == ("paid", True, None)
+    [elsewhere] = await make_orders(db, OTHER_ANON, 1)  # another browser's, never moved
+    user_id = (await factory.user(display_name="Alice")).id
+
+    signed_in = await client.post(
+        "/demo/sign-in",
+        form={"csrf_token": TOKEN, "user_id": str(user_id)},
+        follow_redirects=True,
+    )
+
+    told = await signed_in.get_data(as_text=True)
+    assert "1 order from before you signed in is now in Your orders." in told
+    _, listed = await page_text(client, "/orders/")
+    assert f"Order {placed.number}" in listed and elsewhere.number not in listed
+    status, detail = await page_text(client, f"/orders/{placed.public_ref}")
+    assert status == 200 and "Paid" in detail and "Confirmed" in detail
+    status, returned = await page_text(client, f"/checkout/return/{placed.public_ref}")
+    assert status == 200 and f"Thank you, order {placed.number} is paid" in returned
+    assert f'href="/orders/{placed.public_ref}">See order {placed.number}</a>' in returned
+    owners = await order_owners(db)
+    assert owners[placed.number] == (user_id, ANON.session_id)
+    assert owners[elsewhere.number] == (None, OTHER_ANON.session_id)
+
+
+async def test_signing_out_and_back_in_as_someone_else_does_not_take_the_first_users_orders(
+    client, db: AsyncSession, factory: Factory
+) -> None:  # type: ignore[no-untyped-def]
+    assert ANON.session_id
+    await start_session(client, ANON.session_id)
+    [anonymous] = await make_orders(db, ANON, 1)
+    alice, bob = (await factory.user()).id, (await factory.user()).id
+    await client.post("/demo/sign-in", form={"csrf_token": TOKEN, "user_id": str(alice)})
+    await client.post("/demo/sign-out", form={"csrf_token": TOKEN})
+    # The same browser, anonymous again: whatever id it has now, it placed nothing.
+    await client.post("/demo/sign-in", form={"csrf_token": TOKEN, "user_id": str(bob)})
+
+    _, bobs = await page_text(client, "/orders/")
+
+    assert anonymous.number not in bobs
+    assert (await order_owners(db))[anonymous.number] == (alice, ANON.session_id)
