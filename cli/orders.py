@@ -110,7 +110,11 @@ async def show_command(args: argparse.Namespace, ctx: CliContext) -> int:
             order = await find_order(session, args.order)
         except OrderOpsError as error:
             return _refused(error.message)
-        money = lambda minor: format_money(minor, order.currency)  # noqa: E731
+        currency = order.currency
+
+        def money(minor: int) -> str:
+            return format_money(minor, currency)
+
         print(f"order {order.number}  ref {order.public_ref}  status {order.status}")
         print(f"created {order.created_at:%Y-%m-%d %H:%M:%S}  page {order.page_id}")
         owner = f"user {order.user_id}" if order.user_id is not None else "anonymous session"
