@@ -58,11 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.add_parser("migrate", help="migrate the database").set_defaults(sync=migrate)
     subparsers.add_parser("seed", help="seed the demo site").set_defaults(sync=seed)
     for module in CLI_GROUPS:
-        try:
-            importlib.import_module(module).register(subparsers)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
+        importlib.import_module(module).register(subparsers)
     return parser
 
 
