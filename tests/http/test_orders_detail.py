@@ -200,3 +200,23 @@ async def test_bookings_an_expired_order_gave_back_are_named_as_given_back(
     assert "No longer held by this order" in page and "Baking class" in page
     assert "Held for this order" not in page and "Pay again" not in page
     assert await entry_state(db, placed.cart.entry_id) == "pending"
+
+
+async def test_a_payment_the_shop_must_check_is_said_on_the_order_and_in_the_list(
+    shopper, db: AsyncSession, factory: Factory
+) -> None:  # type: ignore[no-untyped-def]
+    placed = await placed_bakery_order(db, factory)
+    # A payment that landed after expiry when the places were gone (helper J's flag).
+    await db.execute(
+        update(Order)
+        .where(Order.id == placed.order_id)
+        .values(status="expired", attention_reason="paid after expiry; refund needed")
+    )
+    await db.commit()
+
+    _, page = await page_text(shopper, order_path(placed.public_ref))
+    _, listed = await page_text(shopper, "/orders/")
+
+    assert "the shop has to check by hand" in page and "Pay again" not in page
+    assert "refund needed" not in page  # the reason is for the shop, not the shopper
+    assert "(the shop is checking it)" in listed
