@@ -47,6 +47,10 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# Set when the app made its engine itself, and so is the one to dispose of it.
+_OWNS_ENGINE_KEY = "db_engine_owned"
+
+
 def init_db(app: Quart) -> None:
     """Open the engine when the app starts serving; close it when it stops."""
 
@@ -56,9 +60,16 @@ def init_db(app: Quart) -> None:
             engine = make_engine(app.config["DATABASE_URL"])
             app.extensions["db_engine"] = engine
             app.extensions["db_sessionmaker"] = make_sessionmaker(engine)
+            app.extensions[_OWNS_ENGINE_KEY] = True
 
     @app.after_serving
     async def _close_engine() -> None:
+        # An engine handed to the app before it started (a test's, shared with the test's
+        # own sessions) is closed by whoever made it, once their sessions are closed too.
+        # Disposing of it here would orphan a connection such a session still has checked
+        # out: it goes back to the discarded pool and is never closed, only collected.
+        if not app.extensions.pop(_OWNS_ENGINE_KEY, False):
+            return
         engine = app.extensions.pop("db_engine", None)
         app.extensions.pop("db_sessionmaker", None)
         if engine is not None:
