@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models import CartItem
 from tests.factories import Factory
 from tests.http.checkout_forms import TOKEN, start_session
 from tests.http.payment_steps import page_text, press, start
 from tests.integration.checkout_data import ANON, OTHER_ANON
 from tests.integration.orders_data import make_orders, order_owners
-from tests.integration.payment_data import placed_bakery_order, stored_order
+from tests.integration.payment_data import live_line_ids, placed_bakery_order, stored_order
 
 
 async def test_an_order_paid_anonymously_is_the_users_after_signing_in(
@@ -60,3 +62,54 @@ async def test_signing_out_and_back_in_as_someone_else_does_not_take_the_first_u
 
     assert anonymous.number not in bobs
     assert (await order_owners(db))[anonymous.number] == (alice, ANON.session_id)
+
+
+async def test_signing_in_between_checkout_and_payment_still_clears_the_bought_lines(
+    app, client, db: AsyncSession, factory: Factory
+) -> None:  # type: ignore[no-untyped-def]
+    assert ANON.session_id
+    await start_session(client, ANON.session_id)
+    placed = await placed_bakery_order(db, factory, ANON)
+    bought = await live_line_ids(db)
+    assert bought  # the checked-out lines stay in the cart until the order is paid
+    user_id = (await factory.user(display_name="Alice")).id
+    await client.post("/demo/sign-in", form={"csrf_token": TOKEN, "user_id": str(user_id)})
+    attempt = await start(app, db, placed.order_id)
+
+    await press(client, attempt.hosted_checkout_url, "pay")
+
+    assert await stored_order(db, placed.order_id) == ("paid", True, None)
+    # Adoption moved the lines to the user with their order stamp, so paying cleared them.
+    assert await live_line_ids(db) == set()
+    _, cart = await page_text(client, "/cart/")
+    assert "Bread" not in cart and "Jam" not in cart
+
+
+async def test_a_users_own_line_merged_with_a_checked_out_one_is_not_cleared_by_paying(
+    app, client, db: AsyncSession, factory: Factory
+) -> None:  # type: ignore[no-untyped-def]
+    assert ANON.session_id
+    await start_session(client, ANON.session_id)
+    placed = await placed_bakery_order(db, factory, ANON)
+    user_id = (await factory.user(display_name="Alice")).id
+    bread = placed.cart.bread_id
+    await factory.cart_item(
+        product_id=bread, page_id=placed.cart.page_id, user_id=user_id, quantity=1
+    )
+    await client.post("/demo/sign-in", form={"csrf_token": TOKEN, "user_id": str(user_id)})
+    attempt = await start(app, db, placed.order_id)
+
+    await press(client, attempt.hosted_checkout_url, "pay")
+
+    assert await stored_order(db, placed.order_id) == ("paid", True, None)
+    # The user's own bread line (now holding the merged quantity) stays: paying never
+    # clears what the shopper put in the cart themselves.
+    await db.rollback()
+    left = (
+        await db.execute(
+            select(CartItem.product_id, CartItem.quantity).where(
+                CartItem.user_id == user_id, CartItem.deleted_at.is_(None)
+            )
+        )
+    ).all()
+    assert [(row.product_id, row.quantity) for row in left] == [(bread, 3)]

@@ -60,7 +60,7 @@ async def adopt_anonymous_cart(
                 CartItem.deleted_at.is_(None),
             )
             .values(deleted_at=now, updated_at=now)
-            .returning(CartItem.page_id, CartItem.product_id, CartItem.quantity)
+            .returning(CartItem.page_id, CartItem.product_id, CartItem.quantity, CartItem.order_id)
             .execution_options(synchronize_session=False)
         )
     ).all()
@@ -76,6 +76,7 @@ async def adopt_anonymous_cart(
             product_id=row.product_id,
             quantity=row.quantity,
             max_quantity=max_quantity,
+            order_id=row.order_id,
         )
         capped = line is None
         if line is None:

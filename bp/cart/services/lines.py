@@ -54,8 +54,13 @@ async def add_to_line(
     product_id: int,
     quantity: int,
     max_quantity: int,
+    order_id: int | None = None,
 ) -> LineQuantity | None:
     """Make the owner's live line for (page, product) or add `quantity` to it.
+
+    `order_id` stamps a NEW line as part of that order (an adopted line that was checked
+    out before sign-in, so paying the order still clears it); an existing line keeps its
+    own stamp, so paying never clears what the shopper had put in the cart themselves.
 
     Returns the line and its new quantity, or None when the line exists and the sum would
     pass `max_quantity` (the line is then left as it was, and locked until commit).
@@ -68,6 +73,7 @@ async def add_to_line(
         page_id=page_id,
         product_id=product_id,
         quantity=quantity,
+        order_id=order_id,
         created_at=now,
         updated_at=now,
     )
