@@ -19,18 +19,22 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _not_hypercorns_own(record: logging.LogRecord) -> bool:
+    # Hypercorn prints its lines through handlers of its own (set up after the app is
+    # imported, so its loggers still propagate); printing them here too would double them.
+    return not record.name.startswith("hypercorn.")
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler.addFilter(RequestIdFilter())
+        handler.addFilter(_not_hypercorns_own)
         root.addHandler(handler)
     root.setLevel(level)
-    # Hypercorn prints its own lines through its own handlers; passing them on to ours as
-    # well would print each twice.
-    for name in ("hypercorn.error", "hypercorn.access"):
-        logging.getLogger(name).propagate = False
+
 
 
 def init_request_id(app: Quart) -> None:
