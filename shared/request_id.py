@@ -36,7 +36,6 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
-
 def init_request_id(app: Quart) -> None:
     @app.before_request
     async def _assign_request_id() -> None:

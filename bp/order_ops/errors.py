@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from shared.coded_error import CodedError
 
 MESSAGES: dict[str, str] = {
     "order_unknown": "No order with the reference or number {ref!r}.",
@@ -32,16 +32,7 @@ MESSAGES: dict[str, str] = {
 }
 
 
-class OrderOpsError(Exception):
+class OrderOpsError(CodedError):
     """An operator action was refused or failed; `code` is stable, `message` for people."""
 
-    def __init__(self, code: str, **params: Any) -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unknown order operation error code {code!r}")
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.code].format(**self.params)
+    messages = MESSAGES

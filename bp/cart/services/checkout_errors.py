@@ -6,7 +6,7 @@ because a shopper who is refused at the moment of paying wants to know exactly t
 
 from __future__ import annotations
 
-from typing import Any
+from shared.coded_error import CodedError
 
 _NOTHING_ORDERED = "Nothing was ordered."
 
@@ -51,20 +51,8 @@ STATUSES: dict[str, int] = {
 }
 
 
-class CheckoutError(Exception):
+class CheckoutError(CodedError):
     """A checkout was refused and nothing was written; `code` is stable."""
 
-    def __init__(self, code: str, **params: Any) -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unknown checkout error code {code!r}")
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.code].format(**self.params)
-
-    @property
-    def status(self) -> int:
-        return STATUSES.get(self.code, 400)
+    messages = MESSAGES
+    statuses = STATUSES

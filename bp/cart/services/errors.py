@@ -6,7 +6,7 @@ Routes turn a `CartError` into a flash message or a JSON body with `message_for(
 
 from __future__ import annotations
 
-from typing import Any
+from shared.coded_error import CodedError
 
 # code -> the message a shopper reads; `{...}` fields come from the error's params.
 MESSAGES: dict[str, str] = {
@@ -33,20 +33,8 @@ MESSAGES: dict[str, str] = {
 STATUSES: dict[str, int] = {"line_unknown": 404, "booking_unknown": 404, "page_unknown": 404}
 
 
-class CartError(Exception):
+class CartError(CodedError):
     """A cart rule refused what was asked; nothing was changed. `code` is stable."""
 
-    def __init__(self, code: str, **params: Any) -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unknown cart error code {code!r}")
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.code].format(**self.params)
-
-    @property
-    def status(self) -> int:
-        return STATUSES.get(self.code, 400)
+    messages = MESSAGES
+    statuses = STATUSES

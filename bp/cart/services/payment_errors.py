@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.coded_error import CodedError
+
 MESSAGES: dict[str, str] = {
     "payment_unavailable": (
         "The payment service did not answer. Your order {number} is saved; "
@@ -32,21 +34,13 @@ MESSAGES: dict[str, str] = {
 STATUSES: dict[str, int] = {"order_unknown": 404, "payment_unavailable": 503}
 
 
-class PaymentError(Exception):
+class PaymentError(CodedError):
     """A payment was not started; the order is unchanged. `code` is stable."""
 
+    messages = MESSAGES
+    statuses = STATUSES
+    default_status = 409
+
     def __init__(self, code: str, *, public_ref: str | None = None, **params: Any) -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unknown payment error code {code!r}")
-        super().__init__(code)
-        self.code = code
-        self.public_ref = public_ref
-        self.params = params
-
-    @property
-    def message(self) -> str:
-        return MESSAGES[self.code].format(**self.params)
-
-    @property
-    def status(self) -> int:
-        return STATUSES.get(self.code, 409)
+        super().__init__(code, **params)
+        self.public_ref = public_ref  # the order the shopper can go back to, if any
