@@ -8,22 +8,21 @@ Started after the database engine and Redis are open and stopped before they clo
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncGenerator
+from collections.abc import Coroutine
+from typing import Any
 
 from quart import Quart
 from redis.asyncio import Redis
 
+from shared.background import run_while_serving
 from shared.config import Settings
 from shared.events.dispatcher import DeliveryTargets, run_dispatcher
 from shared.events.stream import RedisStream
 from shared.events.subscribers import Subscribers, subscribers_of
 from shared.redis_client import redis_of
 
-log = logging.getLogger("cart.events")
-
-TASK_KEY = "event_dispatcher_task"
-STOP_TIMEOUT_SECONDS = 10.0  # the round in progress may finish; leases cover the rest
+NAME = "event_dispatcher"
+TASK_KEY = f"{NAME}_task"
 
 
 def delivery_targets(
@@ -39,25 +38,10 @@ def delivery_targets(
 def init_event_dispatcher(app: Quart) -> None:
     subscribers_of(app)  # made now, so handlers can subscribe before serving starts
 
-    @app.while_serving
-    async def _dispatch_while_serving() -> AsyncGenerator[None, None]:
+    def make_loop(stop: asyncio.Event) -> Coroutine[Any, Any, None]:
         settings: Settings = app.extensions["settings"]
-        if not settings.background_jobs:
-            yield
-            return
-        stop = asyncio.Event()
         targets = delivery_targets(settings, subscribers_of(app), redis_of(app))
-        task = asyncio.create_task(
-            run_dispatcher(app.extensions["db_sessionmaker"], targets, stop=stop),
-            name="event-dispatcher",
-        )
-        app.extensions[TASK_KEY] = task
-        try:
-            yield
-        finally:
-            stop.set()
-            try:
-                await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
-            except TimeoutError:  # wait_for has cancelled it
-                log.warning("event dispatcher cancelled after %gs", STOP_TIMEOUT_SECONDS)
-            app.extensions.pop(TASK_KEY, None)
+        return run_dispatcher(app.extensions["db_sessionmaker"], targets, stop=stop)
+
+    # Leases cover a round cut short at stop: its events are delivered again later.
+    run_while_serving(app, name=NAME, make_loop=make_loop)
