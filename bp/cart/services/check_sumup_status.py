@@ -169,14 +169,8 @@ async def _record_paid(
         )
         return StatusCheck(Outcome.NEEDS_ATTENTION, order_id=found.order_id)
 
-    won = await session.execute(
-        update(Order)
-        .where(Order.id == found.order_id, Order.status == OrderStatus.PENDING)
-        .values(status=OrderStatus.PAID, paid_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
     payment = PaymentFacts(checkout.checkout_reference, checkout.id, checkout.transaction_code)
-    if won.rowcount == 1:  # type: ignore[attr-defined]
+    if await _mark_paid(session, found.order_id, was=OrderStatus.PENDING, now=now):
         order = await order_facts(session, found.order_id)
         assert order is not None  # orders are never deleted
         await complete_paid_order(session, order=order, paid_at=now, payment=payment)
@@ -235,15 +229,24 @@ async def _honour_late_payment(
             code="paid_after_expiry_not_bookable",
         )
         return StatusCheck(Outcome.NEEDS_ATTENTION, order_id=found.order_id)
+    if not await _mark_paid(session, order.id, was=OrderStatus.EXPIRED, now=now):
+        # The row is locked by this transaction since it was read as expired.
+        raise RuntimeError(f"order {order.id} stopped being expired while locked")
+    await complete_paid_order(session, order=order, paid_at=now, payment=payment, after_expiry=True)
+    return StatusCheck(Outcome.PAID, order_id=found.order_id, became_paid=True)
+
+
+async def _mark_paid(
+    session: AsyncSession, order_id: int, *, was: OrderStatus, now: datetime
+) -> bool:
+    """ONE conditional UPDATE `was` -> paid; True for the one caller whose update took."""
     won = await session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.status == OrderStatus.EXPIRED)
+        .where(Order.id == order_id, Order.status == was)
         .values(status=OrderStatus.PAID, paid_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    assert won.rowcount == 1  # type: ignore[attr-defined]  # the row is locked: still expired
-    await complete_paid_order(session, order=order, paid_at=now, payment=payment, after_expiry=True)
-    return StatusCheck(Outcome.PAID, order_id=found.order_id, became_paid=True)
+    return bool(won.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def _flag(session: AsyncSession, found: _AttemptAndOrder, reason: str, *, code: str) -> None:
