@@ -23,7 +23,7 @@ CSRF = "sandbox-csrf-token-" + "q" * 20
 
 @pytest.fixture(scope="session", autouse=True)
 def sumup_openapi_is_there() -> None:
-    document()  # fails loudly (FileNotFoundError) when ../shared/sumup/openapi.json is missing
+    document()  # fails loudly (FileNotFoundError) when tests/sumup/vendor/openapi.json is missing
 
 
 @dataclass

@@ -22,8 +22,8 @@ from referencing.jsonschema import DRAFT202012
 
 from shared.config import PROJECT_ROOT
 
-# CI has ../shared beside the clone; a missing file is an error, never a skip.
-OPENAPI_FILE = PROJECT_ROOT.parent / "shared" / "sumup" / "openapi.json"
+# Vendored into the repository (see vendor/README.md): a missing file is an error, never a skip.
+OPENAPI_FILE = PROJECT_ROOT / "tests" / "sumup" / "vendor" / "openapi.json"
 DOCUMENT_URI = "urn:sumup:openapi"
 
 
@@ -36,7 +36,7 @@ def document() -> dict[str, Any]:
     if not OPENAPI_FILE.exists():
         raise FileNotFoundError(
             f"SumUp's OpenAPI description is missing: expected {OPENAPI_FILE} "
-            "(../shared/sumup/openapi.json beside the project)"
+            "(tests/sumup/vendor/openapi.json, vendored from sumup/sumup-py)"
         )
     return _from_openapi_30(json.loads(Path(OPENAPI_FILE).read_text()))
 
