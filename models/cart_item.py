@@ -19,17 +19,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, Timestamped
 
-# A live line is one that is not soft-deleted. At most one live line per owner, page and
-# product: adding the same product again adds to that line's quantity. The page is folded
-# with COALESCE because NULL (the site-level cart) is never equal to NULL in an index.
+# A live line is one that is not soft-deleted. A live line stamped with an order is held by
+# that pending order (checked out, waiting for its payment); the others are free. At most one
+# free line per owner, page and product: adding the same product again adds to that line's
+# quantity, and what is added after checking out stays apart from what the order holds.
+# The page is folded with COALESCE because NULL (the site-level cart) is never equal to
+# NULL in an index.
 # The 0 is a literal, not a bound parameter: ON CONFLICT infers the index by comparing
 # expressions, and `coalesce(page_id, $1)` does not match `coalesce(page_id, 0)`.
 LIVE = text("deleted_at IS NULL")
 PAGE_KEY = func.coalesce(text("page_id"), literal_column("0"))
 USER_LINE_KEY = (text("user_id"), PAGE_KEY, text("product_id"))
 SESSION_LINE_KEY = (text("session_id"), PAGE_KEY, text("product_id"))
-USER_LINE_WHERE = text("deleted_at IS NULL AND user_id IS NOT NULL")
-SESSION_LINE_WHERE = text("deleted_at IS NULL AND user_id IS NULL")
+USER_LINE_WHERE = text("deleted_at IS NULL AND user_id IS NOT NULL AND order_id IS NULL")
+SESSION_LINE_WHERE = text("deleted_at IS NULL AND user_id IS NULL AND order_id IS NULL")
 
 
 class CartItem(Timestamped, Base):
@@ -62,5 +65,6 @@ class CartItem(Timestamped, Base):
     quantity: Mapped[int] = mapped_column(Integer)
     # Soft delete: a removed, adopted or paid-for line stays for the record.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The order this line was checked out in (set at checkout, used to clear it once paid).
+    # The pending order holding this line (set at checkout): paying the order clears the line;
+    # an order given up or expired hands it back to the cart (bp/cart/services/held_lines.py).
     order_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.models.base import Base, Timestamped
@@ -21,6 +31,9 @@ class OrderStatus(enum.StrEnum):
     EXPIRED = "expired"  # never paid in time; its bookings went back to the cart
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
+
+
+PENDING_WHERE = text("status = 'pending'")
 
 
 class OrderItemKind(enum.StrEnum):
@@ -39,6 +52,18 @@ class Order(Timestamped, Base):
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_session_created", "session_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
+        # At most one payable order per shopper and cart (owner and page): two checkouts
+        # racing for it are settled here. An adopted order keeps its session_id, so it
+        # never collides with the user's own at sign-in (the checkout refuses either way).
+        Index(
+            "uq_orders_one_pending_per_cart",
+            func.coalesce(text("user_id"), literal_column("0")),
+            func.coalesce(text("session_id"), literal_column("''")),
+            func.coalesce(text("page_id"), literal_column("0")),
+            unique=True,
+            postgresql_where=PENDING_WHERE,
+            sqlite_where=PENDING_WHERE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -47,6 +47,7 @@ async def cancel_order(
         to_status=OrderStatus.CANCELLED,
         event_type=ORDER_CANCELLED,
         now=now,
+        by="operator",
     )
     if cancelled is None:
         current = await order_facts(session, order_id)

@@ -1,12 +1,12 @@
 """Close an unpaid order (expired or cancelled): one conditional UPDATE decides.
 
-Whoever's UPDATE moves the order out of its unpaid status releases its bookings back to the
-shopper's cart (pending again, so they show in the cart and can be ordered anew) and emits
-the event, in the same transaction. A caller that finds the order changed meanwhile (paid
-by a webhook, closed by another job) changes nothing.
+Whoever's UPDATE moves the order out of its unpaid status hands its cart lines and its
+bookings back to the shopper's cart (free lines and pending bookings again, so they can be
+changed and ordered anew) and emits the event, in the same transaction. A caller that finds
+the order changed meanwhile (paid by a webhook, closed by another job) changes nothing.
 
-The order's cart lines keep their order stamp and stay in the cart: a new checkout stamps
-them again, and a payment that lands late still finds the lines to clear.
+A payment that still lands on an expired order takes them out of the cart again, if they
+are still there (check_sumup_status.py); on a cancelled one it is flagged for a refund.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp.cart.services.held_lines import release_held_lines
 from bp.cart.services.order_events import OrderFacts, emit_order_event, order_facts
 from models.order import Order, OrderStatus
 from shared.registry import services
@@ -50,6 +51,8 @@ async def close_unpaid_order(
         return None
     order = await order_facts(session, order_id)
     assert order is not None  # orders are never deleted
+    # Lines before bookings: the order in which checkout and adoption take them.
+    await release_held_lines(session, order_id=order_id)
     released = await services.calendar.release_entries_for_order(session, order_id)
     emit_order_event(
         session,

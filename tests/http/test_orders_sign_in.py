@@ -85,7 +85,7 @@ async def test_signing_in_between_checkout_and_payment_still_clears_the_bought_l
     assert "Bread" not in cart and "Jam" not in cart
 
 
-async def test_a_users_own_line_merged_with_a_checked_out_one_is_not_cleared_by_paying(
+async def test_a_users_own_line_stays_apart_from_a_checked_out_one_and_is_not_cleared_by_paying(
     app, client, db: AsyncSession, factory: Factory
 ) -> None:  # type: ignore[no-untyped-def]
     assert ANON.session_id
@@ -102,8 +102,8 @@ async def test_a_users_own_line_merged_with_a_checked_out_one_is_not_cleared_by_
     await press(client, attempt.hosted_checkout_url, "pay")
 
     assert await stored_order(db, placed.order_id) == ("paid", True, None)
-    # The user's own bread line (now holding the merged quantity) stays: paying never
-    # clears what the shopper put in the cart themselves.
+    # The checked-out bread line moved to the user still held by its order, apart from the
+    # user's own bread line: paying cleared exactly what was ordered and nothing else.
     await db.rollback()
     left = (
         await db.execute(
@@ -112,4 +112,4 @@ async def test_a_users_own_line_merged_with_a_checked_out_one_is_not_cleared_by_
             )
         )
     ).all()
-    assert [(row.product_id, row.quantity) for row in left] == [(bread, 3)]
+    assert [(row.product_id, row.quantity) for row in left] == [(bread, 1)]

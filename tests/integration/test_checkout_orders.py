@@ -329,23 +329,24 @@ async def test_a_sold_out_slot_is_named_and_nothing_is_written(
     await assert_nothing_written(db, bakery)
 
 
-async def test_a_booking_already_in_another_order_is_refused(
+async def test_a_second_tab_checking_out_a_cart_with_a_pending_order_is_sent_to_it(
     db: AsyncSession, bakery: BakeryCart
 ) -> None:
     first_tab = await seen(db, ANON, bakery.page_id)
     second_tab = await seen(db, ANON, bakery.page_id)
     first = await create_order_from_cart(db, owner=ANON, page_id=bakery.page_id, **first_tab)
-    first_id = first.id
+    first_id, first_number = first.id, first.number
 
     with pytest.raises(CheckoutError) as refused:
         await create_order_from_cart(db, owner=ANON, page_id=bakery.page_id, **second_tab)
 
-    # The booking is not pending any more, so the cart is not what the second tab showed.
-    assert refused.value.code == "cart_changed"
+    # One payable order per cart: the second tab is told which order waits for payment.
+    assert refused.value.code == "order_pending"
+    assert refused.value.message.startswith(f"Order {first_number} from this cart is waiting")
     assert [order.id for order in await stored_orders(db)] == [first_id]
 
 
-async def test_a_booking_claimed_between_loading_and_claiming_is_named(
+async def test_a_checkout_that_won_between_loading_and_writing_is_named(
     db: AsyncSession, bakery: BakeryCart, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     form = await seen(db, ANON, bakery.page_id)
@@ -364,10 +365,9 @@ async def test_a_booking_claimed_between_loading_and_claiming_is_named(
     with pytest.raises(CheckoutError) as refused:
         await create_order_from_cart(db, owner=ANON, page_id=bakery.page_id, **form)
 
-    assert refused.value.code == "booking_taken"
-    assert refused.value.message.startswith(
-        "Your booking for Baking class is already part of another order"
-    )
+    # The other tab's pending order holds the cart now (the partial unique index refused
+    # this one's order): the shopper is sent to it, and nothing else was written.
+    assert refused.value.code == "order_pending"
     assert await count_rows(db, Order) == 1
 
 

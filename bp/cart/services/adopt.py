@@ -1,6 +1,6 @@
 """Signing in adopts the anonymous cart and bookings into the user's.
 
-Race-safe by construction: the anonymous lines are claimed with ONE conditional UPDATE
+Race-safe by construction: the anonymous free lines are claimed with ONE conditional UPDATE
 (`... WHERE deleted_at IS NULL RETURNING`). Two requests racing on the same session both
 run it; PostgreSQL makes the second wait for the first's row locks and then re-checks the
 condition, so it claims nothing. Only the claimer upserts into the user's cart, inside the
@@ -51,6 +51,19 @@ async def adopt_anonymous_cart(
     # clears; taking them in the same order here means the two wait rather than deadlock.
     orders_moved = await adopt_session_orders(session, session_id=session_id, user_id=user_id)
     now = utcnow()
+    # Lines held by a pending order move as they are, still held by it: paying that order
+    # clears exactly them, whoever is signed in then.
+    await session.execute(
+        update(CartItem)
+        .where(
+            CartItem.session_id == session_id,
+            CartItem.user_id.is_(None),
+            CartItem.deleted_at.is_(None),
+            CartItem.order_id.is_not(None),
+        )
+        .values(user_id=user_id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     claimed = (
         await session.execute(
             update(CartItem)
@@ -58,9 +71,10 @@ async def adopt_anonymous_cart(
                 CartItem.session_id == session_id,
                 CartItem.user_id.is_(None),
                 CartItem.deleted_at.is_(None),
+                CartItem.order_id.is_(None),
             )
             .values(deleted_at=now, updated_at=now)
-            .returning(CartItem.page_id, CartItem.product_id, CartItem.quantity, CartItem.order_id)
+            .returning(CartItem.page_id, CartItem.product_id, CartItem.quantity)
             .execution_options(synchronize_session=False)
         )
     ).all()
@@ -76,7 +90,6 @@ async def adopt_anonymous_cart(
             product_id=row.product_id,
             quantity=row.quantity,
             max_quantity=max_quantity,
-            order_id=row.order_id,
         )
         capped = line is None
         if line is None:

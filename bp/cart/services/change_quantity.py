@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
-from bp.cart.services.lines import LineQuantity, live_lines_of
+from bp.cart.services.lines import LineQuantity, free_lines_of
 from models.cart_item import CartItem
 from shared.interfaces import Owner
 from shared.models import utcnow
@@ -20,7 +20,7 @@ async def change_quantity(
     quantity: int,
     max_quantity: int,
 ) -> LineQuantity:
-    """One conditional UPDATE: only the owner's live line changes; else `line_unknown`."""
+    """One conditional UPDATE: only the owner's free line changes; else `line_unknown`."""
     if not 1 <= quantity <= max_quantity:
         raise CartError("quantity_invalid", max_quantity=max_quantity)
     if owner is None:  # an anonymous visitor with no cart owns no line
@@ -28,7 +28,7 @@ async def change_quantity(
     row = (
         await session.execute(
             update(CartItem)
-            .where(CartItem.id == line_id, live_lines_of(owner))
+            .where(CartItem.id == line_id, free_lines_of(owner))
             .values(quantity=quantity, updated_at=utcnow())
             .returning(CartItem.id, CartItem.quantity)
             .execution_options(synchronize_session=False)

@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp.cart.services.held_lines import plan_take_back, take_back
 from bp.cart.services.order_events import (
     ORDER_PAYMENT_FLAGGED,
     OrderFacts,
@@ -201,9 +202,23 @@ async def _honour_late_payment(
     payment: PaymentFacts,
     now: datetime,
 ) -> StatusCheck:
-    """A payment that landed after the order expired: its bookings, released to the cart at
-    expiry, are claimed again and the order becomes paid; if one cannot be claimed (sold out
-    meanwhile, or ordered or removed by the shopper since), it is flagged for a refund."""
+    """A payment that landed after the order expired: its lines and bookings, handed back to
+    the cart at expiry, are taken again and the order becomes paid; if one cannot be (a slot
+    sold out meanwhile, or something ordered again or removed by the shopper since), the
+    payment is flagged for a refund and nothing else changes."""
+    owner = Owner(user_id=order.user_id, session_id=order.session_id)
+    # Lines before bookings, the order in which checkout takes them.
+    lines = await plan_take_back(session, owner=owner, order_id=order.id, page_id=order.page_id)
+    if lines.missing is not None:
+        await _flag(
+            session,
+            found,
+            f"SumUp checkout {payment.checkout_reference} was paid after the order expired, "
+            f"and the cart no longer holds {lines.missing} (removed or ordered again); "
+            "refund it",
+            code="paid_after_expiry_not_in_cart",
+        )
+        return StatusCheck(Outcome.NEEDS_ATTENTION, order_id=found.order_id)
     entry_ids = list(
         await session.scalars(
             select(OrderItem.calendar_entry_id).where(
@@ -213,7 +228,6 @@ async def _honour_late_payment(
             )
         )
     )
-    owner = Owner(user_id=order.user_id, session_id=order.session_id)
     try:
         # All or none: a refused claim hands back what it took (the calendar's contract).
         await services.calendar.claim_entries_for_order(
@@ -232,6 +246,7 @@ async def _honour_late_payment(
     if not await _mark_paid(session, order.id, was=OrderStatus.EXPIRED, now=now):
         # The row is locked by this transaction since it was read as expired.
         raise RuntimeError(f"order {order.id} stopped being expired while locked")
+    await take_back(session, lines)
     await complete_paid_order(session, order=order, paid_at=now, payment=payment, after_expiry=True)
     return StatusCheck(Outcome.PAID, order_id=found.order_id, became_paid=True)
 

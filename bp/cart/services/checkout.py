@@ -7,6 +7,12 @@ lines are stamped with the order, the bookings are claimed through services.cale
 `order.created` goes into the outbox; then one commit. Any refusal rolls everything back.
 A free order (a total of 0: free bookings) is paid in that same transaction, without SumUp.
 
+At most one payable order per shopper and cart: while an order from this cart (owner and
+page) is pending, checking out again is refused with that order's number, and the cart
+page offers to pay it or give it up (bp/order/services/give_up.py). Two checkouts racing
+past that check are settled by the database: a partial unique index allows one pending
+order per owner and page, and the lines and bookings one order holds are held by no other.
+
 Idempotent: the form's one-time key is the order's unique idempotency key. The order's
 INSERT is the transaction's first write, so when two requests carry the same key (a
 double-click) the database makes the second wait for the first and then refuse the
@@ -30,11 +36,12 @@ from sqlalchemy.orm import selectinload
 from bp.cart.services.checkout_errors import CheckoutError
 from bp.cart.services.checkout_form import CheckoutForm
 from bp.cart.services.fingerprint import cart_fingerprint
-from bp.cart.services.lines import live_lines_of
+from bp.cart.services.lines import free_lines_of
 from bp.cart.services.load import load_cart
 from bp.cart.services.order_events import order_facts
 from bp.cart.services.order_numbers import new_order_number, new_public_ref
 from bp.cart.services.paid_order import FREE, complete_paid_order
+from bp.cart.services.pending_orders import pending_order_of
 from bp.cart.services.slot_time import format_slot_time
 from bp.cart.services.totals import PricedLine, Section, build_section, overview
 from models.cart_item import CartItem
@@ -139,6 +146,7 @@ async def place_order(
         return PlacedOrder(_replayed(existing, owner=owner, page_id=page_id), created=False)
 
     for _ in range(NUMBER_DRAWS):
+        await _refuse_if_pending(session, owner=owner, page_id=page_id)
         loaded = await load_cart(session, owner=owner)
         section = next((s for s in overview(loaded).sections if s.page_id == page_id), None)
         checked = _check(
@@ -151,8 +159,9 @@ async def place_order(
             await session.flush()
         except IntegrityError:
             # The key is taken (a double-click whose first request has committed: answer
-            # with its order) or the number is (draw again). The INSERT was this
-            # transaction's first write, so rolling back loses nothing of ours.
+            # with its order), the cart has a pending order (another tab's checkout won:
+            # refused, the next round says which) or the number is (draw again). The INSERT
+            # was this transaction's first write, so rolling back loses nothing of ours.
             await session.rollback()
             winner = await _order_by_key(session, idempotency_key)
             if winner is not None:
@@ -165,6 +174,13 @@ async def place_order(
         await session.commit()
         return PlacedOrder(order, created=True)
     raise RuntimeError(f"no free order number after {NUMBER_DRAWS} draws")
+
+
+async def _refuse_if_pending(session: AsyncSession, *, owner: Owner, page_id: int | None) -> None:
+    pending = await pending_order_of(session, owner=owner, page_id=page_id)
+    if pending is not None:
+        await session.rollback()
+        raise CheckoutError("order_pending", number=pending.number)
 
 
 async def _order_by_key(session: AsyncSession, idempotency_key: str) -> Order | None:
@@ -279,8 +295,11 @@ async def _hold_cart(
 async def _stamp_lines(
     session: AsyncSession, *, owner: Owner, order_id: int, seen: Sequence[tuple[int, int]]
 ) -> int:
-    """Set order_id on the owner's live lines that still hold the quantities seen; how many."""
-    still_as_seen = (live_lines_of(owner), tuple_(CartItem.id, CartItem.quantity).in_(seen))
+    """Set order_id on the owner's free lines that still hold the quantities seen; how many.
+
+    A line another checkout holds already is not free: two tabs checking out one cart
+    cannot both take it."""
+    still_as_seen = (free_lines_of(owner), tuple_(CartItem.id, CartItem.quantity).in_(seen))
     locked_in_id_order = (
         select(CartItem.id).where(*still_as_seen).order_by(CartItem.id).with_for_update()
     )

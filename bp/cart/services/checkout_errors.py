@@ -38,6 +38,10 @@ MESSAGES: dict[str, str] = {
         "Your booking for {slot} is already part of another order (checked out in another "
         f"tab or window?). {_NOTHING_ORDERED} Please check your cart."
     ),
+    "order_pending": (
+        "Order {number} from this cart is waiting for payment, so no second order was made. "
+        "Pay it below, or give it up to change your cart and check out again."
+    ),
 }
 
 # An unknown page is not found; a cart that changed under the form is a conflict; a form
@@ -48,6 +52,7 @@ STATUSES: dict[str, int] = {
     "product_unavailable": 409,
     "slot_sold_out": 409,
     "booking_taken": 409,
+    "order_pending": 409,
 }
 
 

@@ -39,7 +39,13 @@ def owned_by(owner: Owner) -> ColumnElement[bool]:
 
 
 def live_lines_of(owner: Owner) -> ColumnElement[bool]:
+    """Everything in the owner's cart: free lines and lines held by a pending order."""
     return and_(owned_by(owner), CartItem.deleted_at.is_(None))
+
+
+def free_lines_of(owner: Owner) -> ColumnElement[bool]:
+    """The lines the shopper can change and check out: live, held by no order."""
+    return and_(live_lines_of(owner), CartItem.order_id.is_(None))
 
 
 def on_page(page_id: int | None) -> ColumnElement[bool]:
@@ -54,13 +60,11 @@ async def add_to_line(
     product_id: int,
     quantity: int,
     max_quantity: int,
-    order_id: int | None = None,
 ) -> LineQuantity | None:
-    """Make the owner's live line for (page, product) or add `quantity` to it.
+    """Make the owner's free line for (page, product) or add `quantity` to it.
 
-    `order_id` stamps a NEW line as part of that order (an adopted line that was checked
-    out before sign-in, so paying the order still clears it); an existing line keeps its
-    own stamp, so paying never clears what the shopper had put in the cart themselves.
+    A line held by a pending order is never added to: what the shopper adds after checking
+    out stays apart, so paying that order clears exactly what it holds.
 
     Returns the line and its new quantity, or None when the line exists and the sum would
     pass `max_quantity` (the line is then left as it was, and locked until commit).
@@ -73,7 +77,6 @@ async def add_to_line(
         page_id=page_id,
         product_id=product_id,
         quantity=quantity,
-        order_id=order_id,
         created_at=now,
         updated_at=now,
     )
@@ -101,11 +104,11 @@ async def set_line_quantity(
     product_id: int,
     quantity: int,
 ) -> LineQuantity | None:
-    """Set the quantity of the owner's live line for (page, product), if there is one."""
+    """Set the quantity of the owner's free line for (page, product), if there is one."""
     row = (
         await session.execute(
             update(CartItem)
-            .where(live_lines_of(owner), on_page(page_id), CartItem.product_id == product_id)
+            .where(free_lines_of(owner), on_page(page_id), CartItem.product_id == product_id)
             .values(quantity=quantity, updated_at=utcnow())
             .returning(CartItem.id, CartItem.quantity)
             .execution_options(synchronize_session=False)
@@ -117,10 +120,10 @@ async def set_line_quantity(
 async def live_quantity(
     session: AsyncSession, *, owner: Owner, page_id: int | None, product_id: int
 ) -> int:
-    """How many of the product the owner's line on the page holds now (0: no line)."""
+    """How many of the product the owner's free line on the page holds now (0: no line)."""
     value = await session.scalar(
         select(CartItem.quantity).where(
-            live_lines_of(owner), on_page(page_id), CartItem.product_id == product_id
+            free_lines_of(owner), on_page(page_id), CartItem.product_id == product_id
         )
     )
     return value or 0

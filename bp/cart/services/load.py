@@ -1,8 +1,9 @@
 """Fetch what a cart page needs, in a fixed number of queries, into frozen dataclasses.
 
 However many lines a cart has: one query for the lines, one for their products
-(services.market.get_products), one for the pending bookings (services.calendar), and one
-for the pages (services.blog) — the page cart looks its one page up by slug instead.
+(services.market.get_products), one for the pending bookings (services.calendar), one for
+the orders waiting for payment (pending_orders.py), and one for the pages (services.blog) —
+the page cart looks its one page up by slug instead.
 Totals are computed afterwards from these objects by bp/cart/services/totals.py.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
 from bp.cart.services.lines import live_lines_of, on_page
+from bp.cart.services.pending_orders import PendingOrder, pending_order_of, pending_orders_of
 from models.cart_item import CartItem
 from shared.interfaces import EntryInfo, Owner, PageInfo, ProductInfo
 from shared.registry import services
@@ -35,6 +37,12 @@ class ProductLine:
     currency: str
     quantity: int
     available: bool
+    # The pending order holding this line (checked out, waiting for payment), or None: free.
+    order_id: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.order_id is not None
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class LoadedCart:
     product_lines: tuple[ProductLine, ...] = ()
     booking_lines: tuple[BookingLine, ...] = ()
     pages: Mapping[int, PageInfo] = field(default_factory=dict)
+    # Each cart's order waiting for payment, by page (None: the site-level cart).
+    pending_orders: Mapping[int | None, PendingOrder] = field(default_factory=dict)
 
 
 async def load_cart(session: AsyncSession, *, owner: Owner | None) -> LoadedCart:
@@ -67,10 +77,17 @@ async def load_cart(session: AsyncSession, *, owner: Owner | None) -> LoadedCart
         return LoadedCart()
     product_lines = await _product_lines(session, owner=owner, page=None, all_pages=True)
     booking_lines = _booking_lines(await services.calendar.pending_entries(session, owner))
+    pending = await pending_orders_of(session, owner=owner)
     page_ids = {line.page_id for line in product_lines if line.page_id is not None}
     page_ids |= {booking.page_id for booking in booking_lines}
+    page_ids |= {page_id for page_id in pending if page_id is not None}
     pages = await services.blog.pages_by_ids(session, page_ids)
-    return LoadedCart(product_lines=product_lines, booking_lines=booking_lines, pages=pages)
+    return LoadedCart(
+        product_lines=product_lines,
+        booking_lines=booking_lines,
+        pages=pages,
+        pending_orders=pending,
+    )
 
 
 async def load_page_cart(
@@ -84,25 +101,28 @@ async def load_page_cart(
         return page, LoadedCart(pages={page.id: page})
     product_lines = await _product_lines(session, owner=owner, page=page.id, all_pages=False)
     entries = await services.calendar.pending_entries(session, owner, page_id=page.id)
+    pending = await pending_order_of(session, owner=owner, page_id=page.id)
     return page, LoadedCart(
         product_lines=product_lines,
         booking_lines=_booking_lines(entries),
         pages={page.id: page},
+        pending_orders={} if pending is None else {page.id: pending},
     )
 
 
 async def _product_lines(
     session: AsyncSession, *, owner: Owner, page: int | None, all_pages: bool
 ) -> tuple[ProductLine, ...]:
-    query = select(CartItem.id, CartItem.product_id, CartItem.page_id, CartItem.quantity).where(
-        live_lines_of(owner)
-    )
+    query = select(
+        CartItem.id, CartItem.product_id, CartItem.page_id, CartItem.quantity, CartItem.order_id
+    ).where(live_lines_of(owner))
     if not all_pages:
         query = query.where(on_page(page))
     rows = (await session.execute(query.order_by(CartItem.created_at, CartItem.id))).all()
     products = await services.market.get_products(session, {row.product_id for row in rows})
     return tuple(
-        _product_line(row.id, row.page_id, row.quantity, row.product_id, products) for row in rows
+        _product_line(row.id, row.page_id, row.quantity, row.product_id, row.order_id, products)
+        for row in rows
     )
 
 
@@ -111,6 +131,7 @@ def _product_line(
     page_id: int | None,
     quantity: int,
     product_id: int,
+    order_id: int | None,
     products: Mapping[int, ProductInfo],
 ) -> ProductLine:
     product = products.get(product_id)
@@ -123,6 +144,7 @@ def _product_line(
         currency=product.currency if product else "",
         quantity=quantity,
         available=bool(product and product.available),
+        order_id=order_id,
     )
 
 

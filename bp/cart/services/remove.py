@@ -6,21 +6,21 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
-from bp.cart.services.lines import live_lines_of
+from bp.cart.services.lines import free_lines_of
 from models.cart_item import CartItem
 from shared.interfaces import Owner
 from shared.models import utcnow
 
 
 async def remove_line(session: AsyncSession, *, owner: Owner | None, line_id: int) -> None:
-    """One conditional UPDATE: only the owner's live line goes; else `line_unknown`."""
+    """One conditional UPDATE: only the owner's free line goes; else `line_unknown`."""
     if owner is None:
         raise CartError("line_unknown")
     now = utcnow()
     removed = (
         await session.execute(
             update(CartItem)
-            .where(CartItem.id == line_id, live_lines_of(owner))
+            .where(CartItem.id == line_id, free_lines_of(owner))
             .values(deleted_at=now, updated_at=now)
             .returning(CartItem.id)
             .execution_options(synchronize_session=False)

@@ -3,6 +3,9 @@
 A page's cart is paid to that page, so totals are per page (a "section"); a page may sell
 in more than one currency, so a total is a mapping currency -> minor units. Products that
 are not available any more stay visible but count towards no total.
+
+Lines held by the cart's pending order are not the cart's to change or check out: they are
+shown with that order (`held_lines`, `pending_order`), and count towards no total.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bp.cart.services.load import BookingLine, LoadedCart, ProductLine
+from bp.cart.services.pending_orders import PendingOrder
 from shared.interfaces import PageInfo
 
 
@@ -30,6 +34,9 @@ class Section:
     booking_lines: tuple[BookingLine, ...]
     totals: Mapping[str, int]
     item_count: int
+    # The order from this cart waiting for payment, and the lines it holds.
+    pending_order: PendingOrder | None = None
+    held_lines: tuple[ProductLine, ...] = ()
 
     @property
     def has_unavailable(self) -> bool:
@@ -41,7 +48,12 @@ class Section:
 
     @property
     def is_empty(self) -> bool:
+        """Nothing to check out (a pending order may still be shown)."""
         return not self.product_lines and not self.booking_lines
+
+    @property
+    def can_check_out(self) -> bool:
+        return self.pending_order is None and not self.is_empty
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,10 @@ def build_section(
     page: PageInfo | None,
     product_lines: Iterable[ProductLine],
     booking_lines: Iterable[BookingLine],
+    pending_order: PendingOrder | None = None,
 ) -> Section:
-    priced = tuple(PricedLine(line, line_total(line)) for line in product_lines)
+    lines = tuple(product_lines)
+    priced = tuple(PricedLine(line, line_total(line)) for line in lines if not line.held)
     bookings = tuple(booking_lines)
     counted = [(p.line, p.total_minor) for p in priced if p.total_minor is not None]
     totals = add_up(
@@ -93,6 +107,8 @@ def build_section(
         booking_lines=bookings,
         totals=totals,
         item_count=sum(line.quantity for line, _ in counted) + len(bookings),
+        pending_order=pending_order,
+        held_lines=tuple(line for line in lines if line.held),
     )
 
 
@@ -102,6 +118,7 @@ def page_section(cart: LoadedCart, page: PageInfo) -> Section:
         page,
         (line for line in cart.product_lines if line.page_id == page.id),
         (booking for booking in cart.booking_lines if booking.page_id == page.id),
+        cart.pending_orders.get(page.id),
     )
 
 
@@ -109,12 +126,14 @@ def overview(cart: LoadedCart) -> Overview:
     """Every page with items, the site-level cart first, then pages by title."""
     page_ids = {line.page_id for line in cart.product_lines}
     page_ids |= {booking.page_id for booking in cart.booking_lines}
+    page_ids |= set(cart.pending_orders)
     sections = [
         build_section(
             page_id,
             cart.pages.get(page_id) if page_id is not None else None,
             (line for line in cart.product_lines if line.page_id == page_id),
             (booking for booking in cart.booking_lines if booking.page_id == page_id),
+            cart.pending_orders.get(page_id),
         )
         for page_id in page_ids
     ]
