@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.order import Order
@@ -35,5 +36,8 @@ class PaymentAttempt(Timestamped, Base):
     hosted_checkout_url: Mapped[str | None] = mapped_column(String(500))
     transaction_id: Mapped[str | None] = mapped_column(String(64))
     transaction_code: Mapped[str | None] = mapped_column(String(64))
+    # When SumUp first said FAILED (a declined payment). The status moves on (closing a
+    # FAILED checkout makes it EXPIRED); what happened to the attempt is kept here.
+    declined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     order: Mapped[Order] = relationship(back_populates="payment_attempts", lazy="raise")

@@ -8,7 +8,7 @@ from babel.dates import format_datetime
 from quart import current_app
 
 from bp.orders import bp
-from bp.orders.services.status_words import attempt_words, booking_words, status_words
+from bp.orders.services.status_words import booking_words, status_words
 from shared.base_app import settings_of
 
 
@@ -20,11 +20,6 @@ def order_status(status: str) -> str:
 @bp.app_template_filter("booking_state")
 def booking_state(state: str) -> str:
     return booking_words(state)
-
-
-@bp.app_template_filter("attempt_status")
-def attempt_status(status: str) -> str:
-    return attempt_words(status)
 
 
 @bp.app_template_filter("order_date")

@@ -123,15 +123,24 @@ async def record_checkout(
     if checkout.status == AttemptStatus.PAID:
         result = await _record_paid(session, found, checkout)
     else:
+        now = utcnow()
         await session.execute(
             update(PaymentAttempt)
             .where(
                 PaymentAttempt.id == found.attempt_id,
                 PaymentAttempt.status.not_in(_FINAL_ATTEMPT_STATUSES),
             )
-            .values(status=checkout.status, updated_at=utcnow())
+            .values(status=checkout.status, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+        if checkout.status == AttemptStatus.FAILED:
+            # Kept when SumUp's status moves on (a closed FAILED checkout reads EXPIRED).
+            await session.execute(
+                update(PaymentAttempt)
+                .where(PaymentAttempt.id == found.attempt_id, PaymentAttempt.declined_at.is_(None))
+                .values(declined_at=now)
+                .execution_options(synchronize_session=False)
+            )
         result = StatusCheck(_OUTCOME_OF_STATUS[AttemptStatus(checkout.status)], found.order_id)
     await session.commit()
     return result

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.payment import owned_order
+from bp.orders.services.status_words import attempt_words
 from models.order import Order, OrderItemKind, OrderStatus
 from models.payment_attempt import AttemptStatus, PaymentAttempt
 from shared.interfaces import EntryInfo, Owner, PageInfo
@@ -35,6 +36,12 @@ class AttemptLine:
     currency: str
     created_at: datetime
     transaction_code: str | None  # SumUp's receipt code, once paid
+    declined: bool = False  # SumUp said FAILED at some point: it stays declined
+
+    @property
+    def words(self) -> str:
+        """What happened to it, in the shopper's words."""
+        return attempt_words(self.status, declined=self.declined)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ async def load_order_view(
                 currency=attempt.currency,
                 created_at=_aware(attempt.created_at),
                 transaction_code=attempt.transaction_code,
+                declined=attempt.declined_at is not None,
             )
             for number, attempt in enumerate(attempts, start=1)
         ),

@@ -27,19 +27,23 @@ BOOKING_WORDS: dict[str, str] = {
     "cancelled": "Cancelled",
 }
 
-# A payment attempt's status as SumUp last told us.
+# What happened to a payment attempt, in the shopper's words (never SumUp's codes).
 ATTEMPT_WORDS: dict[str, str] = {
-    AttemptStatus.CREATING: "Not started: SumUp did not answer",
+    AttemptStatus.CREATING: "Not started: the payment service did not answer",
     AttemptStatus.PENDING: "Waiting for the payment",
     AttemptStatus.PAID: "Paid",
-    AttemptStatus.FAILED: "Failed: nothing was charged",
-    AttemptStatus.EXPIRED: "Expired before it was paid",
+    AttemptStatus.FAILED: "Declined: nothing was charged",
+    AttemptStatus.EXPIRED: "Closed before it was paid: nothing was charged",
 }
+DECLINED_WORDS = ATTEMPT_WORDS[AttemptStatus.FAILED]
 
 
 def booking_words(state: str) -> str:
     return BOOKING_WORDS.get(state, state.capitalize())
 
 
-def attempt_words(status: str) -> str:
-    return ATTEMPT_WORDS.get(status, status.capitalize())
+def attempt_words(status: str, *, declined: bool = False) -> str:
+    """A declined attempt stays declined, whatever SumUp's status of it became since."""
+    if declined and status != AttemptStatus.PAID:
+        return DECLINED_WORDS
+    return ATTEMPT_WORDS.get(status, "Unknown: the shop will check it")
