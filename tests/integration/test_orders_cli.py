@@ -24,7 +24,7 @@ from shared.db import make_engine, make_sessionmaker
 from sumup.sandbox import sandbox_store
 from tests.conftest import ArrivingFromOutside
 from tests.factories import Factory
-from tests.http.checkout_forms import start_session
+from tests.http.checkout_forms import TOKEN, start_session
 from tests.http.payment_steps import press, start
 from tests.integration.checkout_data import ANON
 from tests.integration.payment_data import entry_state, placed_bakery_order, stored_order
@@ -174,3 +174,28 @@ async def test_orders_reconcile_and_expire_commands_audit_their_rounds(
     assert reconciled == (0, "reconcile: 0 checked, 0 found paid []\n", "")
     assert expired[0] == 0 and "0 expired" in expired[1]
     assert [x["command"] for x in _audit(audit_log)] == ["orders reconcile", "orders expire"]
+
+
+async def test_a_payment_landing_on_an_order_the_shopper_gave_up_is_in_the_list_for_a_refund(
+    run: Run, app, client, db: AsyncSession, factory: Factory
+) -> None:  # type: ignore[no-untyped-def]
+    placed = await placed_bakery_order(db, factory)
+    started = await start(app, db, placed.order_id)
+    assert ANON.session_id
+    await start_session(client, ANON.session_id)
+    await client.post(f"/orders/{placed.public_ref}/give-up", form={"csrf_token": TOKEN})
+    # SumUp took the payment at the instant the checkout was being closed.
+    store = sandbox_store(app.app)
+    store.get(started.sumup_checkout_id).status = "PENDING"
+    store.pay(started.sumup_checkout_id, succeed=True)
+    await client.post(
+        "/checkout/webhook",
+        json={"event_type": "CHECKOUT_STATUS_CHANGED", "id": started.sumup_checkout_id},
+    )
+
+    listed = await run("list")
+    shown = await run("show", placed.number)
+
+    [line] = [line for line in listed[1].splitlines() if placed.number in line]
+    assert "cancelled" in line and "ATTENTION" in line
+    assert "paid while the order was cancelled; refund it" in shown[1]
