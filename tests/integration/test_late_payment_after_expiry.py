@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.check_sumup_status import Outcome, check_sumup_status
 from bp.cart.services.checkout import create_order_from_cart
 from bp.order_ops.expire import Expiry, expire_unpaid_orders
+from models import CartItem
 from services import register_domain_services
+from shared.models import utcnow
 from tests.contract.calendar_data import entry_for
 from tests.factories import Factory
 from tests.integration.checkout_data import ANON, OTHER_ANON, seen
@@ -121,3 +124,52 @@ async def test_late_payment_after_the_shopper_ordered_the_booking_again_is_flagg
     [flagged] = await payloads(db, "order.payment_flagged")
     # The second order holds the lines as well as the booking; lines are looked at first.
     assert flagged["reason"] == "paid_after_expiry_not_in_cart"
+
+
+async def test_expiry_hands_the_lines_back_and_a_late_payment_takes_them_out_again(
+    db: AsyncSession, factory: Factory
+) -> None:
+    placed, fake = await _expired(db, factory)
+    # Free again (held by no order): the shopper can change them or check them out anew.
+    assert await live_quantities(db, held=True) == {}
+    assert await live_quantities(db) == {placed.cart.bread_id: 2, placed.cart.jam_id: 1}
+
+    result = await check_sumup_status(db, checkout_id="chk-1", client_for=fake)
+
+    assert result.became_paid
+    assert await live_quantities(db) == {}
+
+
+async def test_late_payment_after_the_shopper_removed_a_product_is_flagged_and_changes_nothing(
+    db: AsyncSession, factory: Factory
+) -> None:
+    placed, fake = await _expired(db, factory)
+    await db.execute(
+        update(CartItem)
+        .where(CartItem.product_id == placed.cart.jam_id)
+        .values(deleted_at=utcnow())
+    )
+    await db.commit()
+
+    result = await check_sumup_status(db, checkout_id="chk-1", client_for=fake)
+
+    assert result.outcome == Outcome.NEEDS_ATTENTION
+    stored = await stored_order(db, placed.order_id)
+    assert (stored.status, stored.paid) == ("expired", False)
+    assert stored.attention_reason and "no longer holds Jam" in stored.attention_reason
+    [flagged] = await payloads(db, "order.payment_flagged")
+    assert flagged["reason"] == "paid_after_expiry_not_in_cart"
+    # Nothing else moved: the bread is still in the cart, the booking still pending.
+    assert await live_quantities(db) == {placed.cart.bread_id: 2}
+    assert await entry_state(db, placed.cart.entry_id) == "pending"
+    assert await payloads(db, "order.paid") == []
+
+
+async def live_quantities(db: AsyncSession, *, held: bool = False) -> dict[int, int]:
+    """Product -> quantity of the live lines (only those held by an order, with `held`)."""
+    await db.rollback()
+    query = select(CartItem.product_id, CartItem.quantity).where(CartItem.deleted_at.is_(None))
+    if held:
+        query = query.where(CartItem.order_id.is_not(None))
+    rows = await db.execute(query)
+    return {product_id: quantity for product_id, quantity in rows.all()}
