@@ -4,7 +4,9 @@ It speaks SumUp's checkout API (create, get, list by reference, deactivate, refu
 SANDBOX_PATH, with SumUp's status codes and error bodies, and serves the hosted payment page
 that `hosted_checkout_url` points to: "Pay" and "Decline" change the checkout as SumUp would,
 POST SumUp's webhook to the checkout's `return_url` and send the shopper to `redirect_url`.
-The client code path is the one used with SumUp; only the base URL and key differ.
+Pay takes the card number on the page: the prefilled test card pays, the decline test card
+is declined with its reason shown on the page (the shopper may try again); the amount never
+decides. The client code path is the one used with SumUp; only the base URL and key differ.
 
 Never in production: app.py registers it only when settings.sumup.sandbox, which the
 settings never set in production mode, and init_sumup_sandbox refuses production too.
@@ -37,7 +39,18 @@ from shared.http_client import http_client_of
 from sumup.client import dumps_exact
 from sumup.credentials import SANDBOX_API_KEY
 from sumup.factory import sumup_api_base
-from sumup.sandbox_store import SandboxCheckout, SandboxRefusal, SandboxStore
+from sumup.sandbox_store import (
+    DECLINE_BUTTON,
+    TEST_CARD_DECLINES,
+    TEST_CARD_PAYS,
+    TEST_CARDS,
+    BadCardNumber,
+    SandboxCheckout,
+    SandboxRefusal,
+    SandboxStore,
+    read_card_number,
+    spaced,
+)
 
 log = logging.getLogger(__name__)
 
@@ -179,29 +192,68 @@ def _checkout_or_404(checkout_id: str) -> SandboxCheckout:
         abort(404)
 
 
+CARD_FIELD = "card_number"
+TYPED_KEPT = 64  # of a refused card number, what the page shows back
+
+
+async def _page(
+    checkout: SandboxCheckout, *, card_number: str = "", card_error: str | None = None
+) -> str:
+    return await render_template(
+        "sumup_sandbox/pay.html",
+        checkout=checkout,
+        card_number=card_number or spaced(TEST_CARD_PAYS),
+        card_error=card_error,
+        card_pays=spaced(TEST_CARD_PAYS),
+        card_declines=spaced(TEST_CARD_DECLINES),
+    )
+
+
 @bp.get("/pay/<checkout_id>")
 async def pay_page(checkout_id: str) -> str:
-    checkout = _checkout_or_404(checkout_id)
-    return await render_template("sumup_sandbox/pay.html", checkout=checkout)
+    return await _page(_checkout_or_404(checkout_id))
 
 
 @bp.post("/pay/<checkout_id>/pay")
 async def pay(checkout_id: str) -> Any:
-    return await _attempt(checkout_id, succeed=True)
+    """Pay with the card typed on the page. A card number that is not one of the test
+    cards re-shows the page (400) and changes nothing. A Pay posted without the field at
+    all (a test, a script) pays with the prefilled card, as a shopper who changed nothing."""
+    checkout = _checkout_or_404(checkout_id)
+    typed = (await request.form).get(CARD_FIELD)
+    card = TEST_CARD_PAYS
+    if typed is not None and checkout.status in ("PENDING", "FAILED"):
+        try:
+            card = read_card_number(typed)
+        except BadCardNumber as exc:
+            page = await _page(checkout, card_number=typed[:TYPED_KEPT], card_error=str(exc))
+            return page, 400
+    reason = TEST_CARDS[card]
+    if reason is None:
+        return await _attempt(checkout, succeed=True)
+    # Declined by the card: the page says why and the shopper may try another card, as on a
+    # hosted checkout; "Back to the shop" (redirect_url) is there too.
+    return await _attempt(checkout, succeed=False, decline_reason=reason, stay=True)
 
 
 @bp.post("/pay/<checkout_id>/decline")
 async def decline(checkout_id: str) -> Any:
-    return await _attempt(checkout_id, succeed=False)
+    return await _attempt(_checkout_or_404(checkout_id), succeed=False)
 
 
-async def _attempt(checkout_id: str, *, succeed: bool) -> Any:
-    checkout = _checkout_or_404(checkout_id)
+async def _attempt(
+    checkout: SandboxCheckout,
+    *,
+    succeed: bool,
+    decline_reason: str = DECLINE_BUTTON,
+    stay: bool = False,
+) -> Any:
     attempts_before = len(checkout.transactions)
-    _store().pay(checkout_id, succeed=succeed)
+    _store().pay(checkout.id, succeed=succeed, decline_reason=decline_reason)
     if len(checkout.transactions) > attempts_before:
         await send_webhook(checkout)
-    target = checkout.redirect_url or url_for("sumup_sandbox.pay_page", checkout_id=checkout_id)
+    page = url_for("sumup_sandbox.pay_page", checkout_id=checkout.id)
+    target = page if stay else (checkout.redirect_url or page)
     return redirect(target, 303)
 
 

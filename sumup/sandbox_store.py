@@ -22,10 +22,47 @@ from shared.money import major_to_minor
 
 # SumUp's Currency enum (openapi.json).
 CURRENCIES = frozenset("BGN BRL CHF CLP COP CZK DKK EUR GBP HRK HUF NOK PLN RON SEK USD".split())
-# As in SumUp's own sandbox, paying these amounts fails.
-FAILING_AMOUNTS = frozenset(Decimal(a) for a in ("11.00", "42.01", "42.76", "42.91"))
+# The hosted page's test cards: what the shopper types decides the outcome, never the amount
+# (a demo cart can reach any total). The page is prefilled with the card that pays.
+TEST_CARD_PAYS = "4242424242424242"
+TEST_CARD_DECLINES = "4000000000000002"
+CARD_DECLINED = "Declined by the card issuer (test card)"
+DECLINE_BUTTON = "Declined on the payment page (the Decline button)"
+# Each test card and what paying with it gives: None pays, a text is the decline's reason.
+TEST_CARDS: dict[str, str | None] = {TEST_CARD_PAYS: None, TEST_CARD_DECLINES: CARD_DECLINED}
+CARD_NUMBER_DIGITS = range(12, 20)  # the lengths a card number (PAN) can have
 HOSTED_SESSION = timedelta(minutes=30)  # a hosted checkout lasts 30 minutes at SumUp
 MAX_REFERENCE = 90  # SumUp's maxLength for checkout_reference
+
+
+class BadCardNumber(ValueError):
+    """What the shopper typed is not a card number the sandbox takes; the text says why."""
+
+
+def spaced(card_number: str) -> str:
+    """4242424242424242 as 4242 4242 4242 4242, as a card shows it."""
+    return " ".join(card_number[i : i + 4] for i in range(0, len(card_number), 4))
+
+
+def read_card_number(typed: str) -> str:
+    """The digits of a typed card number (spaces and hyphens allowed), if it is one of
+    TEST_CARDS; BadCardNumber otherwise."""
+    digits = "".join(typed.split()).replace("-", "")
+    if not digits:
+        raise BadCardNumber("Enter a card number.")
+    if not (digits.isascii() and digits.isdigit()):
+        raise BadCardNumber("A card number has only digits (spaces are fine).")
+    if len(digits) not in CARD_NUMBER_DIGITS:
+        raise BadCardNumber(
+            f"A card number has {CARD_NUMBER_DIGITS.start} to {CARD_NUMBER_DIGITS.stop - 1} "
+            f"digits; this one has {len(digits)}."
+        )
+    if digits not in TEST_CARDS:
+        raise BadCardNumber(
+            "That is not one of the sandbox's test cards: "
+            f"{spaced(TEST_CARD_PAYS)} pays, {spaced(TEST_CARD_DECLINES)} is declined."
+        )
+    return digits
 
 
 class SandboxRefusal(Exception):
@@ -69,6 +106,7 @@ class SandboxTransaction:
     status: str  # SUCCESSFUL, FAILED or REFUNDED
     timestamp: datetime
     refunded: Decimal = Decimal(0)
+    decline_reason: str | None = None  # a FAILED one's, for the hosted page (not SumUp's API)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +141,13 @@ class SandboxCheckout:
     @property
     def amount_minor(self) -> int:
         return major_to_minor(self.amount, self.currency)
+
+    @property
+    def decline_reason(self) -> str | None:
+        """Why the last payment failed, while the checkout is FAILED."""
+        if self.status != "FAILED" or not self.transactions:
+            return None
+        return self.transactions[-1].decline_reason
 
     @property
     def successful(self) -> SandboxTransaction | None:
@@ -230,14 +275,15 @@ class SandboxStore:
         checkout.status = "EXPIRED"
         return checkout
 
-    def pay(self, checkout_id: str, *, succeed: bool) -> SandboxCheckout:
-        """The shopper's Pay (or Decline) on the hosted page. A paid or expired checkout
-        cannot be paid again; a failed one can."""
+    def pay(
+        self, checkout_id: str, *, succeed: bool, decline_reason: str = DECLINE_BUTTON
+    ) -> SandboxCheckout:
+        """The shopper's Pay (or Decline) on the hosted page; `decline_reason` says why a
+        failure failed. A paid or expired checkout cannot be paid again; a failed one can.
+        The amount never decides the outcome."""
         checkout = self.get(checkout_id)
         if checkout.status not in ("PENDING", "FAILED"):
             return checkout
-        if succeed and checkout.amount in FAILING_AMOUNTS:
-            succeed = False
         checkout.transactions.append(
             SandboxTransaction(
                 id=str(uuid.uuid4()),
@@ -247,6 +293,7 @@ class SandboxStore:
                 merchant_code=checkout.merchant_code,
                 status="SUCCESSFUL" if succeed else "FAILED",
                 timestamp=self.now(),
+                decline_reason=None if succeed else decline_reason,
             )
         )
         checkout.status = "PAID" if succeed else "FAILED"
