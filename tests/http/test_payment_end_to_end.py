@@ -119,3 +119,31 @@ async def test_checkout_whose_create_answer_is_lost_pays_the_one_checkout_sumup_
     assert len(sandbox_store(app.app).find(None)) == 1
     assert [a[1:] for a in await attempts_of(db, order_id)] == [("PAID", made_at_sumup.id)]
     assert len(await paid_events(db)) == 1
+
+
+async def test_four_cinnamon_buns_for_11_pounds_pay_with_the_pages_default_card(
+    app, client, db: AsyncSession, factory: Factory
+) -> None:  # type: ignore[no-untyped-def]
+    # £11.00 is one of the totals SumUp's own sandbox declines; ours decides by card only.
+    page = await factory.page(slug="bakery", title="Bakery")
+    buns = await factory.product(page_id=page.id, title="Cinnamon bun", price_minor=275)
+    async with client.session_transaction() as session:
+        session["csrf_token"] = TOKEN
+    await client.post(
+        "/cart/add", form={"product_id": str(buns.id), "quantity": "4", "csrf_token": TOKEN}
+    )
+    action, fields = await rendered_checkout_form(client, "/cart/bakery/")
+    assert fields and "£11.00" in await (await client.get("/cart/bakery/")).get_data(as_text=True)
+    to_pay = await client.post(action, form=fields)
+
+    hosted = local(to_pay.headers["Location"])
+    page_html = await (await client.get(hosted)).get_data(as_text=True)
+    assert 'value="4242 4242 4242 4242"' in page_html
+    paid = await client.post(
+        f"{hosted}/pay", form={"csrf_token": TOKEN, "card_number": "4242 4242 4242 4242"}
+    )
+
+    order_id, number, _ = await _the_order(db)
+    _, thanks = await page_text(client, local(paid.headers["Location"]))
+    assert f"Thank you, order {number} is paid" in thanks
+    assert await stored_order(db, order_id) == ("paid", True, None)
