@@ -317,11 +317,14 @@ class SqlCalendarService:
         )
         return result.rowcount  # type: ignore[attr-defined, no-any-return]
 
-    async def release_entries_for_order(self, session: AsyncSession, order_id: int) -> int:
+    async def release_entries_for_order(
+        self, session: AsyncSession, order_id: int, owner: Owner | None = None
+    ) -> int:
+        new_owner = {} if owner is None or owner.user_id is None else {"user_id": owner.user_id}
         result = await session.execute(
             update(CalendarEntry)
             .where(CalendarEntry.order_id == order_id, CalendarEntry.state == EntryState.ORDERED)
-            .values(state=EntryState.PENDING, order_id=None)
+            .values(state=EntryState.PENDING, order_id=None, **new_owner)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount  # type: ignore[attr-defined, no-any-return]

@@ -105,5 +105,8 @@ async def sign_in():  # type: ignore[no-untyped-def]
 @bp.post("/demo/sign-out")
 async def sign_out():  # type: ignore[no-untyped-def]
     session.pop(USER_ID_KEY, None)
+    # A new form token, so the next anonymous cart id (derived from it, identity.py) is not
+    # the one this browser had before signing in.
+    session.pop("csrf_token", None)
     await flash("Signed out.", "success")
     return redirect(url_for("demo.home"))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp.cart.services.held_lines import release_held_lines
 from bp.cart.services.order_events import OrderFacts, emit_order_event, order_facts
 from models.order import Order, OrderStatus
+from shared.interfaces import Owner
 from shared.registry import services
 
 
@@ -53,7 +54,10 @@ async def close_unpaid_order(
     assert order is not None  # orders are never deleted
     # Lines before bookings: the order in which checkout and adoption take them.
     await release_held_lines(session, order_id=order_id)
-    released = await services.calendar.release_entries_for_order(session, order_id)
+    # To the order's owner now: an order adopted at sign-in gives its places to the user.
+    released = await services.calendar.release_entries_for_order(
+        session, order_id, Owner(user_id=order.user_id, session_id=order.session_id)
+    )
     emit_order_event(
         session,
         event_type,

@@ -110,8 +110,15 @@ class CalendarService(Protocol):
         """Mark the order's `ordered` entries `confirmed`; returns how many."""
         ...
 
-    async def release_entries_for_order(self, session: AsyncSession, order_id: int) -> int:
-        """Give the order's `ordered` entries back to their owner's cart as pending."""
+    async def release_entries_for_order(
+        self, session: AsyncSession, order_id: int, owner: Owner | None = None
+    ) -> int:
+        """Give the order's `ordered` entries back to a cart as pending; returns how many.
+
+        To `owner`'s cart when given (the order's owner now: an order adopted at sign-in gives
+        its places back to the user, not to the anonymous session it was made in), else to
+        the cart of whoever owned each entry.
+        """
         ...
 
     async def entries_for_order(self, session: AsyncSession, order_id: int) -> list[EntryInfo]:

@@ -209,6 +209,28 @@ async def test_release_gives_ordered_entries_back_to_the_cart_but_not_confirmed_
     assert (await stored_entries(db, entry))[entry].order_id == 23
 
 
+async def test_release_to_an_owner_gives_an_adopted_orders_places_to_the_user(
+    calendar: CalendarService, factory: Factory, db: AsyncSession
+) -> None:
+    user = await factory.user()
+    anon = Owner(session_id=ANON_SESSION)
+    slot = await slot_on_page(factory)
+    entry = await entry_for(factory, anon, slot_id=slot.id)
+    await calendar.claim_entries_for_order(db, anon, [entry], 24)
+    await db.commit()
+
+    # The order was adopted at sign-in: its owner is the user now.
+    released = await calendar.release_entries_for_order(
+        db, 24, Owner(user_id=user.id, session_id=ANON_SESSION)
+    )
+    await db.commit()
+
+    assert released == 1
+    me = Owner(user_id=user.id)
+    assert [e.id for e in await calendar.pending_entries(db, me)] == [entry]
+    assert await calendar.pending_entries(db, anon) == []
+
+
 async def test_adopt_moves_the_sessions_pending_entries_to_the_user_once(
     calendar: CalendarService, factory: Factory, db: AsyncSession
 ) -> None:
