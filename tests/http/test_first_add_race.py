@@ -169,11 +169,9 @@ async def test_six_racing_first_adds_split_over_three_app_processes_fill_one_car
     assert await anonymous_ids_stored(db) == 1
 
 
-async def test_a_sign_out_that_keeps_the_token_derives_the_same_id_and_shows_nothing_adopted(  # type: ignore[no-untyped-def]
+async def test_a_sign_out_drops_the_token_so_the_next_anonymous_cart_is_a_new_one(  # type: ignore[no-untyped-def]
     client, db: AsyncSession, factory: Factory, settings: Settings
 ) -> None:
-    # The demo sign-out, like a blog that only removes user_id, keeps csrf_token: the next
-    # anonymous id is the same. What sign-in adopted belongs to the user by then.
     token = "kept-over-sign-out-" + "k" * 24
     anon_id = derive_anonymous_id(token, secret=settings.secret_key)
     placed = await placed_bakery_order(
@@ -191,16 +189,20 @@ async def test_a_sign_out_that_keeps_the_token_derives_the_same_id_and_shows_not
     adopted = await (await client.get("/cart/")).get_data(as_text=True)
     assert "1 order from before you signed in is now in Your orders." in adopted
     await client.post("/demo/sign-out", form={"csrf_token": token})
+    assert "csrf_token" not in await session_values(client)
+    await client.get("/shop/bakery/")  # the next visitor's first page: a new form token
+    new_token = (await session_values(client))["csrf_token"]
     await client.post(
-        "/cart/add", form={"product_id": str(placed.cart.jam_id), "csrf_token": token}
+        "/cart/add", form={"product_id": str(placed.cart.jam_id), "csrf_token": new_token}
     )
 
-    assert (await session_values(client))["cart_anon_id"] == anon_id
+    new_id = (await session_values(client))["cart_anon_id"]
+    assert new_token != token and new_id != anon_id
     orders = await (await client.get("/orders/")).get_data(as_text=True)
     assert placed.number not in orders
     cart = await (await client.get("/cart/bakery/")).get_data(as_text=True)
     assert "Jam" in cart and "Cake" not in cart and "Bread" not in cart
-    assert await anonymous_lines(db, anon_id) == [(placed.cart.jam_id, 1)]
+    assert await anonymous_lines(db, new_id) == [(placed.cart.jam_id, 1)]
 
 
 async def anonymous_lines(db: AsyncSession, session_id: str) -> list[tuple[int, int]]:
