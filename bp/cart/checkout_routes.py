@@ -2,14 +2,19 @@
 
 The order is made and committed first; then the payment is started. If the payment cannot
 start, the order exists all the same: the shopper is told so and sent to the order's return
-page, which shows it and offers to pay again.
+page, which shows it and offers to pay again. That holds for any failure once the order is
+committed (SumUp, the database, a timeout, a bug): a second press of "Check out" after an
+error page would otherwise make a second order.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import httpx
 from quart import current_app, flash, redirect, request, session
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart import bp
 from bp.cart.responses import back_url
@@ -25,7 +30,15 @@ from bp.cart.services.payment_errors import PaymentError
 from models.order import OrderStatus
 from shared.base_app import settings_of
 from shared.db import get_session
+from shared.errors import database_unreachable, describe
 from shared.http_client import http_client_of
+
+log = logging.getLogger(__name__)
+
+PAYMENT_NOT_STARTED = (
+    "Your order {number} is saved, but the payment could not be started: {reason}. "
+    "Please try paying again in a moment."
+)
 
 # The checkout form's hidden fields (templates/cart/_checkout.html).
 bp.add_app_template_global(new_checkout_key, "new_checkout_key")
@@ -59,9 +72,12 @@ async def _check_out(page_slug: str | None) -> Any:
     except (CartError, CheckoutError) as refused:
         await flash(refused.message, "error")
         return redirect(back_url(form), 303)
+    # The order is committed. Read what the shopper is led back to now: a rollback below
+    # expires the loaded order, and reading it again would need the database.
+    number, return_page = placed.order.number, urls.return_page(placed.order.public_ref)
     if placed.order.status == OrderStatus.PAID:
         # A free order is paid at checkout (or a replayed form finds it paid): no SumUp.
-        return redirect(urls.return_page(placed.order.public_ref), 303)
+        return redirect(return_page, 303)
     try:
         # A replayed form (a double-click) gets the order's payable checkout again.
         attempt = await start_payment(
@@ -73,7 +89,34 @@ async def _check_out(page_slug: str | None) -> Any:
         )
     except PaymentError as not_started:
         await flash(not_started.message, "error")
-        return redirect(urls.return_page(placed.order.public_ref), 303)
+        return redirect(return_page, 303)
+    except Exception as failed:  # anything at all: the order exists, so lead the shopper to it
+        reason = _reason(failed, number)
+        await _discard_unfinished(get_session(), number=number)
+        await flash(PAYMENT_NOT_STARTED.format(number=number, reason=reason), "error")
+        return redirect(return_page, 303)
     pay_url = attempt.hosted_checkout_url
     assert pay_url  # start_payment raises rather than answer an attempt without its page
     return redirect(pay_url, 303)
+
+
+def _reason(failed: Exception, number: str) -> str:
+    """Logs the failure; the reason the shopper is given."""
+    if database_unreachable(failed):
+        # One line: during an outage every checkout in flight comes here.
+        log.warning("order %s is saved; its payment did not start: %s", number, describe(failed))
+        return "the shop could not reach its database"
+    log.exception("order %s is saved; its payment did not start", number)
+    if isinstance(failed, (TimeoutError, httpx.HTTPError)):
+        return "the payment service did not answer"
+    return "something went wrong on our side"
+
+
+async def _discard_unfinished(db: AsyncSession, *, number: str) -> None:
+    """Roll back what the failed payment start had written but not committed, so that the
+    request's end (which commits a redirect) does not commit half of it."""
+    try:
+        await db.rollback()
+    except Exception as failed:  # the connection is gone: let it go without a word to it
+        log.warning("order %s: rollback failed: %s", number, describe(failed))
+        await db.invalidate()
