@@ -275,3 +275,65 @@ async def test_added_after_checkout_then_signed_in_then_paid_keeps_what_was_adde
     assert [tuple(row) for row in left] == [(bakery.bread_id, 2)]
     [(_, _, status, _)] = await all_orders(db)
     assert status == "paid"
+
+
+async def test_the_waiting_order_on_the_cart_lists_its_bookings_too(  # type: ignore[no-untyped-def]
+    client, bakery: BakeryCart
+) -> None:
+    await check_out(client)
+
+    _, page = await page_text(client, CART)
+
+    assert "Bread ×2" in page and "Jam ×1" in page and "Baking class, " in page
+
+
+async def test_changing_or_removing_a_line_the_waiting_order_holds_says_so(  # type: ignore[no-untyped-def]
+    client, db: AsyncSession, bakery: BakeryCart
+) -> None:
+    await check_out(client)  # a stale tab still shows the bread line with its forms
+
+    changed = await client.post(
+        f"/cart/lines/{bakery.bread_line}/quantity",
+        form={"quantity": "5", "csrf_token": TOKEN, "next": CART},
+    )
+    removed = await client.post(
+        f"/cart/lines/{bakery.bread_line}/remove", form={"csrf_token": TOKEN, "next": CART}
+    )
+
+    assert changed.status_code in (302, 303) and removed.status_code in (302, 303)
+    _, page = await page_text(client, CART)
+    assert "That item is part of an order waiting for payment" in page
+    [(order_id, _, _, _)] = await all_orders(db)
+    assert (bakery.bread_id, 2, order_id) in await cart_lines(db)
+
+
+async def test_signing_in_with_a_waiting_order_for_the_same_cart_leaves_one_to_pay(  # type: ignore[no-untyped-def]
+    app, client, db: AsyncSession, factory: Factory, bakery: BakeryCart
+) -> None:
+    alice = await factory.user(display_name="Alice")
+    # Alice checked out the bakery's cart earlier, signed in, and did not pay.
+    await factory.cart_item(
+        product_id=bakery.jam_id, page_id=bakery.page_id, user_id=alice.id, quantity=3
+    )
+    alice_client = app.test_client()
+    async with alice_client.session_transaction() as session:
+        session.update(csrf_token=TOKEN, user_id=alice.id)
+    await check_out(alice_client)
+    # Now anonymous in this browser: the bakery cart checked out, not paid.
+    await check_out(client)
+    [(alices, alices_number, _, _), (anons, _, _, _)] = await all_orders(db)
+
+    signed_in = await client.post(
+        "/demo/sign-in", form={"csrf_token": TOKEN, "user_id": str(alice.id)}
+    )
+
+    assert signed_in.status_code in (302, 303)
+    _, page = await page_text(client, CART)  # the first request signed in adopts
+    assert [(o[0], o[2]) for o in await all_orders(db)] == [
+        (alices, "cancelled"),
+        (anons, "pending"),
+    ]
+    assert f"You had order {alices_number} waiting for payment already" in page
+    assert page.count("is waiting for payment") == 1
+    # Alice's given-up order gave her jam back to her cart.
+    assert (bakery.jam_id, 3, None) in await cart_lines(db)

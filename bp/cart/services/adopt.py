@@ -162,3 +162,14 @@ def describe(adoption: Adoption) -> str | None:
         verb = "is" if adoption.orders_moved == 1 else "are"
         parts.append(f"{orders} from before you signed in {verb} now in Your orders.")
     return " ".join(parts)
+
+
+def describe_given_up(numbers: list[str]) -> str | None:
+    """What the shopper is told of their older orders given up at sign-in (one per cart)."""
+    if not numbers:
+        return None
+    orders = f"order {numbers[0]}" if len(numbers) == 1 else "orders " + ", ".join(numbers)
+    return (
+        f"You had {orders} waiting for payment already for the same cart, so it was given up "
+        "(nothing was charged) and its items are back in your cart: one order to pay per cart."
+    )

@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
-from bp.cart.services.lines import LineQuantity, free_lines_of
+from bp.cart.services.lines import LineQuantity, free_lines_of, refusal_for_line
 from models.cart_item import CartItem
 from shared.interfaces import Owner
 from shared.models import utcnow
@@ -35,6 +35,6 @@ async def change_quantity(
         )
     ).one_or_none()
     if row is None:
-        raise CartError("line_unknown")
+        raise CartError(await refusal_for_line(session, owner=owner, line_id=line_id))
     await session.commit()
     return LineQuantity(row.id, row.quantity)

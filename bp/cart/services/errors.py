@@ -22,6 +22,10 @@ MESSAGES: dict[str, str] = {
         "Nothing was added."
     ),
     "line_unknown": "That item is not in your cart (any more). Nothing was changed.",
+    "line_held": (
+        "That item is part of an order waiting for payment, so it cannot be changed. Nothing "
+        "was changed. To change it, give the order up on your cart page first."
+    ),
     "booking_unknown": (
         "That booking is not in your cart (any more): it was removed, or it is part of an "
         "order already. Nothing was changed."
@@ -30,7 +34,12 @@ MESSAGES: dict[str, str] = {
 }
 
 # Not found is 404; anything else the shopper sent that we refuse is 400.
-STATUSES: dict[str, int] = {"line_unknown": 404, "booking_unknown": 404, "page_unknown": 404}
+STATUSES: dict[str, int] = {
+    "line_unknown": 404,
+    "line_held": 409,
+    "booking_unknown": 404,
+    "page_unknown": 404,
+}
 
 
 class CartError(CodedError):

@@ -127,3 +127,13 @@ async def live_quantity(
         )
     )
     return value or 0
+
+
+async def refusal_for_line(session: AsyncSession, *, owner: Owner, line_id: int) -> str:
+    """Why the owner cannot change line `line_id`: held by a pending order, or not theirs."""
+    held = await session.scalar(
+        select(CartItem.id).where(
+            CartItem.id == line_id, live_lines_of(owner), CartItem.order_id.is_not(None)
+        )
+    )
+    return "line_unknown" if held is None else "line_held"

@@ -1,19 +1,26 @@
-"""The orders waiting for payment that a shopper's carts have made: at most one a cart.
+"""The orders waiting for payment that a shopper's carts have made: one a cart, normally.
 
-The cart page shows its pending order (number, amount, a way to pay it and a way to give it
-up), and checkout refuses to make a second one while it is there (checkout.py).
+The cart page shows its pending order (number, amount, what it holds, a way to pay it and a
+way to give it up), and checkout refuses to make a second one while it is there
+(checkout.py). Each is read with its lines as copied at checkout, in one query.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.orders.services.ownership import orders_of
-from models.order import Order, OrderStatus
+from models.order import Order, OrderItem, OrderStatus
 from shared.interfaces import Owner
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    title: str  # as copied at checkout; a booking's carries its slot's time
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -23,9 +30,7 @@ class PendingOrder:
     page_id: int | None
     total_minor: int
     currency: str
-
-
-_COLUMNS = (Order.public_ref, Order.number, Order.page_id, Order.total_minor, Order.currency)
+    items: tuple[PendingItem, ...] = ()
 
 
 async def pending_orders_of(
@@ -33,15 +38,12 @@ async def pending_orders_of(
 ) -> dict[int | None, PendingOrder]:
     """The owner's pending orders by page (None: the site-level cart), in one query.
 
-    An order adopted at sign-in may make two for one page (the user's own and the one made
-    before signing in); the newest is shown, and checkout stays refused while either is.
+    Should a cart have two for a moment (sign-in adopting one into a user who had one: the
+    older is then given up, bp/order/services/give_up.py), the newest is shown, and checkout
+    stays refused while either is there.
     """
-    rows = await session.execute(
-        select(*_COLUMNS)
-        .where(orders_of(owner), Order.status == OrderStatus.PENDING)
-        .order_by(Order.created_at, Order.id)
-    )
-    return {row.page_id: PendingOrder(*row) for row in rows.all()}
+    found = await _pending(session, orders_of(owner), Order.status == OrderStatus.PENDING)
+    return {order.page_id: order for order in found}
 
 
 async def pending_order_of(
@@ -49,12 +51,36 @@ async def pending_order_of(
 ) -> PendingOrder | None:
     """The owner's pending order from the cart of `page_id`, if there is one."""
     on_page = Order.page_id.is_(None) if page_id is None else Order.page_id == page_id
-    row = (
+    found = await _pending(session, orders_of(owner), Order.status == OrderStatus.PENDING, on_page)
+    return found[-1] if found else None
+
+
+async def _pending(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[PendingOrder]:
+    """Matching orders, oldest first, each with its items (one query: orders join items)."""
+    rows = (
         await session.execute(
-            select(*_COLUMNS)
-            .where(orders_of(owner), Order.status == OrderStatus.PENDING, on_page)
-            .order_by(Order.created_at.desc(), Order.id.desc())
-            .limit(1)
+            select(
+                Order.id,
+                Order.public_ref,
+                Order.number,
+                Order.page_id,
+                Order.total_minor,
+                Order.currency,
+                OrderItem.title,
+                OrderItem.quantity,
+            )
+            .outerjoin(OrderItem, OrderItem.order_id == Order.id)
+            .where(*conditions)
+            .order_by(Order.created_at, Order.id, OrderItem.id)
         )
-    ).one_or_none()
-    return None if row is None else PendingOrder(*row)
+    ).all()
+    orders: dict[int, PendingOrder] = {}
+    for row in rows:
+        order = orders.get(row.id) or PendingOrder(
+            row.public_ref, row.number, row.page_id, row.total_minor, row.currency
+        )
+        if row.title is not None:
+            item = PendingItem(row.title, row.quantity)
+            order = PendingOrder(**{**order.__dict__, "items": (*order.items, item)})
+        orders[row.id] = order
+    return list(orders.values())

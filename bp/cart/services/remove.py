@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
-from bp.cart.services.lines import free_lines_of
+from bp.cart.services.lines import free_lines_of, refusal_for_line
 from models.cart_item import CartItem
 from shared.interfaces import Owner
 from shared.models import utcnow
@@ -27,5 +27,5 @@ async def remove_line(session: AsyncSession, *, owner: Owner | None, line_id: in
         )
     ).scalar_one_or_none()
     if removed is None:
-        raise CartError("line_unknown")
+        raise CartError(await refusal_for_line(session, owner=owner, line_id=line_id))
     await session.commit()

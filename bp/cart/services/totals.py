@@ -4,8 +4,8 @@ A page's cart is paid to that page, so totals are per page (a "section"); a page
 in more than one currency, so a total is a mapping currency -> minor units. Products that
 are not available any more stay visible but count towards no total.
 
-Lines held by the cart's pending order are not the cart's to change or check out: they are
-shown with that order (`held_lines`, `pending_order`), and count towards no total.
+Lines held by the cart's pending order are not the cart's to change or check out: the page
+shows that order instead (`pending_order`, with its items), and they count towards no total.
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ class Section:
     booking_lines: tuple[BookingLine, ...]
     totals: Mapping[str, int]
     item_count: int
-    # The order from this cart waiting for payment, and the lines it holds.
+    # The order from this cart waiting for payment (its lines are not in product_lines).
     pending_order: PendingOrder | None = None
-    held_lines: tuple[ProductLine, ...] = ()
 
     @property
     def has_unavailable(self) -> bool:
@@ -108,7 +107,6 @@ def build_section(
         totals=totals,
         item_count=sum(line.quantity for line, _ in counted) + len(bookings),
         pending_order=pending_order,
-        held_lines=tuple(line for line in lines if line.held),
     )
 
 

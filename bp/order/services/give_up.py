@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.order_events import ORDER_CANCELLED, order_facts
@@ -23,7 +24,7 @@ from bp.cart.services.payment_settings import SumUpClients
 from bp.order_ops.close_checkouts import close_open_checkouts
 from bp.order_ops.close_order import close_unpaid_order
 from bp.orders.services.status_words import status_words
-from models.order import OrderStatus
+from models.order import Order, OrderStatus
 from shared.config import ConfigError
 from shared.interfaces import Owner
 from shared.registry import services
@@ -89,13 +90,57 @@ async def give_up_order(
 
     if status != OrderStatus.PENDING:
         return result(GiveUp.NOT_PENDING)
+    outcome, status_now = await _give_up(
+        session, order_id=order_id, number=number, client_for=client_for, now=now
+    )
+    return result(outcome, status_now)
+
+
+async def give_up_older_pending_orders(
+    session: AsyncSession, *, user_id: int, client_for: SumUpClients, now: datetime
+) -> list[str]:
+    """After sign-in adopted a pending order into a user who had one for the same cart: all
+    but the newest of each cart are given up, so the cart has one order to pay. Returns the
+    numbers given up; one SumUp cannot close now stays pending (checkout stays refused while
+    it does, and expiry closes it later)."""
+    rows = (
+        await session.execute(
+            select(Order.id, Order.number, Order.page_id)
+            .where(Order.user_id == user_id, Order.status == OrderStatus.PENDING)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+        )
+    ).all()
+    await session.commit()
+    newest_seen: set[int | None] = set()
+    given_up = []
+    for order_id, number, page_id in rows:
+        if page_id not in newest_seen:
+            newest_seen.add(page_id)
+            continue
+        outcome, _ = await _give_up(
+            session, order_id=order_id, number=number, client_for=client_for, now=now
+        )
+        if outcome == GiveUp.GIVEN_UP:
+            given_up.append(number)
+    return given_up
+
+
+async def _give_up(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    number: str,
+    client_for: SumUpClients,
+    now: datetime,
+) -> tuple[GiveUp, str]:
+    """Close the pending order's checkouts at SumUp, then cancel it: (outcome, its status)."""
     try:
         if await close_open_checkouts(session, order_id=order_id, client_for=client_for):
-            return result(GiveUp.PAID)
+            return GiveUp.PAID, OrderStatus.PAID
     except (SumUpError, ConfigError) as error:
         await session.rollback()
         log.warning("order %s not given up: SumUp could not be asked: %s", number, error)
-        return result(GiveUp.UNREACHABLE)
+        return GiveUp.UNREACHABLE, OrderStatus.PENDING
     closed = await close_unpaid_order(
         session,
         order_id=order_id,
@@ -107,10 +152,10 @@ async def give_up_order(
     )
     if closed is not None:
         log.info("order %s given up by the shopper", number)
-        return result(GiveUp.GIVEN_UP)
+        return GiveUp.GIVEN_UP, OrderStatus.CANCELLED
     current = await order_facts(session, order_id)
     await session.commit()
     assert current is not None  # orders are never deleted
     if current.status == OrderStatus.PAID:
-        return result(GiveUp.PAID, current.status)
-    return result(GiveUp.NOT_PENDING, current.status)
+        return GiveUp.PAID, current.status
+    return GiveUp.NOT_PENDING, current.status
