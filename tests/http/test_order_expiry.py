@@ -46,7 +46,9 @@ async def test_expiry_releases_the_booking_back_to_the_cart_and_closes_the_check
     started = await start(app, db, placed.order_id)
     await start_session(client, ANON.session_id)
     _, cart_before = await page_text(client, "/cart/bakery/")
-    assert "Baking class" not in cart_before  # held by the order, not in the cart
+    # Held by the order: shown with the waiting order, not as a line of the cart.
+    assert f"Order {placed.number} is waiting for payment" in cart_before
+    assert "your booking for Baking class" not in cart_before
 
     too_soon = await _expire(app, minutes_from_now(29))
     done = await _expire(app, minutes_from_now(31))
@@ -65,6 +67,8 @@ async def test_expiry_releases_the_booking_back_to_the_cart_and_closes_the_check
     status, cart_after = await page_text(client, "/cart/bakery/")
     assert status == 200
     assert "Baking class" in cart_after and "Bread" in cart_after and "Jam" in cart_after
+    assert "waiting for payment" not in cart_after and 'class="checkout-form"' in cart_after
+    assert "your booking for Baking class" in cart_after  # its Remove button: a cart line again
     # Expired once: a second round finds nothing to do.
     assert (await _expire(app, minutes_from_now(40))).outcomes == {}
     assert len(await payloads(db, "order.expired")) == 1
