@@ -54,6 +54,10 @@ class Settings:
     trusted_proxy_hops: int = 0
     locale: str = "en_GB"
     max_quantity: int = 99
+    # Places one shopper may hold through unpaid orders: of one slot, and unpaid orders in
+    # all (bp/cart/services/checkout.py). CART_MAX_PLACES_PER_SLOT, CART_MAX_UNPAID_ORDERS.
+    max_places_per_slot: int = 4
+    max_unpaid_orders: int = 3
     var_dir: Path = PROJECT_ROOT / "var"
     sumup: SumUpSettings = field(default_factory=SumUpSettings)
     order_expire_after_minutes: int = 30
@@ -144,6 +148,12 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
         raise ConfigError(
             "ORDER_EXPIRE_AFTER_MINUTES and ORDER_RECONCILE_AFTER_MINUTES must be at least 1"
         )
+    max_places_per_slot = _holding_limit(
+        env, raw, "CART_MAX_PLACES_PER_SLOT", "max_places_per_slot", 4, MAX_PLACES_PER_SLOT
+    )
+    max_unpaid_orders = _holding_limit(
+        env, raw, "CART_MAX_UNPAID_ORDERS", "max_unpaid_orders", 3, MAX_UNPAID_ORDERS
+    )
     background = env.get("BACKGROUND_JOBS")
 
     sumup = _sumup_settings(env, raw.get("sumup") or {}, production=production)
@@ -169,6 +179,8 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
         trusted_proxy_hops=proxy_hops,
         locale=env.get("LOCALE") or raw.get("locale") or "en_GB",
         max_quantity=max_quantity,
+        max_places_per_slot=max_places_per_slot,
+        max_unpaid_orders=max_unpaid_orders,
         var_dir=var_dir,
         sumup=sumup,
         order_expire_after_minutes=expire_minutes,
@@ -181,6 +193,23 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
         or "coop:events",
         events_stream_maxlen=stream_maxlen,
     )
+
+
+# The largest holding limits accepted: beyond them a limit bounds nothing.
+MAX_PLACES_PER_SLOT = 1000
+MAX_UNPAID_ORDERS = 100
+
+
+def _holding_limit(
+    env: dict[str, str], raw: dict[str, Any], name: str, key: str, default: int, upper: int
+) -> int:
+    """CART_MAX_PLACES_PER_SLOT or CART_MAX_UNPAID_ORDERS: a whole number from 1 to `upper`."""
+    value = env.get(name) or (raw.get("cart") or {}).get(key, default)
+    text = str(value).strip()
+    digits = not isinstance(value, bool) and text.isascii() and text.isdigit()
+    if not digits or not 1 <= int(text) <= upper:
+        raise ConfigError(f"{name} must be a whole number from 1 to {upper}, not {value!r}")
+    return int(text)
 
 
 def _sumup_settings(env: dict[str, str], raw: dict[str, Any], *, production: bool) -> SumUpSettings:
