@@ -163,6 +163,39 @@ async def record_failure(
     return Outcome.PARKED if parked else Outcome.RETRYING
 
 
+# The start of last_error for an event held back by a Redis outage (stream.StreamUnavailable).
+STREAM_OUTAGE_ERROR = "StreamUnavailable:"
+
+
+def _waiting_for_the_stream(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        OutboxEvent.delivered_at.is_(None),
+        OutboxEvent.parked_at.is_(None),
+        OutboxEvent.next_attempt_at > now,
+        OutboxEvent.last_error.like(f"{STREAM_OUTAGE_ERROR}%"),
+    )
+
+
+async def any_waiting_for_the_stream(session: AsyncSession, *, now: datetime) -> bool:
+    found = await session.scalar(
+        select(OutboxEvent.id).where(*_waiting_for_the_stream(now)).limit(1)
+    )
+    return found is not None
+
+
+async def release_waiting_for_the_stream(session: AsyncSession, *, now: datetime) -> int:
+    """Make the events a Redis outage held back due now, whatever their backoff says: the
+    outage is over, so waiting longer only delays them. Events a subscriber refused keep
+    their backoff. Returns how many."""
+    result = await session.execute(
+        update(OutboxEvent)
+        .where(*_waiting_for_the_stream(now))
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount  # type: ignore[attr-defined, no-any-return]
+
+
 def _still_ours(claimed: ClaimedEvent) -> tuple[ColumnElement[bool], ...]:
     # The attempts count moves on when another dispatcher re-claims after our lease ran out.
     return (

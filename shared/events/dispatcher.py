@@ -19,9 +19,11 @@ from shared.events.claims import (
     ClaimedEvent,
     DispatchPolicy,
     Outcome,
+    any_waiting_for_the_stream,
     claim_due_events,
     record_delivered,
     record_failure,
+    release_waiting_for_the_stream,
 )
 from shared.events.stream import RedisStream
 from shared.events.subscribers import DeliveredEvent, Subscribers
@@ -97,7 +99,36 @@ async def dispatch_once(
             # Each outcome committed on its own: a crash later in the batch loses no record.
             await session.commit()
             report.outcomes[outcome] += 1
+    await _after_an_outage(sessionmaker, targets, report, now=clock())
     return report
+
+
+async def _after_an_outage(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    targets: DeliveryTargets,
+    report: DispatchReport,
+    *,
+    now: datetime,
+) -> None:
+    """Once Redis takes events again, those a Redis outage held back go out at once.
+
+    Known when a delivery to the stream has just succeeded, or, in a round with nothing to
+    deliver, when events are waiting for it and Redis answers a PING (one indexed query a
+    quiet round, and a PING only while events are waiting).
+    """
+    if targets.stream is None:
+        return
+    async with sessionmaker() as session:
+        if report.outcomes[Outcome.DELIVERED]:
+            back = True
+        elif report.claimed == 0 and await any_waiting_for_the_stream(session, now=now):
+            back = await targets.stream.reachable()
+        else:
+            back = False
+        released = await release_waiting_for_the_stream(session, now=now) if back else 0
+        await session.commit()
+    if released:
+        log.info("Redis is back: %d events held back by the outage are due now", released)
 
 
 async def _deliver(

@@ -7,9 +7,12 @@ event_id, type, aggregate_id, payload (JSON), created_at (ISO 8601, UTC).
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.events.subscribers import DeliveredEvent
 
@@ -24,6 +27,18 @@ def stream_fields(event: DeliveredEvent) -> dict[str, str]:
     }
 
 
+# How long a probe waits for a PING: a frozen Redis (SIGSTOP) accepts and never answers.
+PROBE_SECONDS = 1.0
+
+
+class StreamUnavailable(Exception):
+    """Redis could not be reached: every event waiting behind it may go as soon as it can.
+
+    Its name starts the event's last_error (the dispatcher records `Name: message`), which is
+    how the events held back by an outage are told from those a subscriber refused.
+    """
+
+
 class RedisStream:
     def __init__(self, redis: Redis, *, name: str, maxlen: int) -> None:
         self.redis = redis
@@ -31,10 +46,20 @@ class RedisStream:
         self.maxlen = maxlen
 
     async def publish(self, event: DeliveredEvent) -> None:
-        # MAXLEN ~ trims whole macro-nodes only: cheap, and keeps at least `maxlen` entries.
-        await self.redis.xadd(
-            self.name,
-            stream_fields(event),  # type: ignore[arg-type]
-            maxlen=self.maxlen,
-            approximate=True,
-        )
+        try:
+            # MAXLEN ~ trims whole macro-nodes only: cheap, and keeps at least `maxlen`.
+            await self.redis.xadd(
+                self.name,
+                stream_fields(event),  # type: ignore[arg-type]
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            raise StreamUnavailable(f"{type(error).__name__}: {error}") from error
+
+    async def reachable(self) -> bool:
+        """Whether Redis answers a PING now (within PROBE_SECONDS)."""
+        try:
+            return bool(await asyncio.wait_for(self.redis.ping(), PROBE_SECONDS))
+        except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError):
+            return False

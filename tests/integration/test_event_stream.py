@@ -128,3 +128,38 @@ async def test_redis_down_fails_the_delivery_and_it_is_retried_later(
     assert row.delivered_at is None and row.next_attempt_at is not None
     assert row.last_error is not None and "ConnectionError" in row.last_error
     assert "s3cret" not in row.last_error
+
+
+async def test_once_redis_is_back_the_events_an_outage_held_back_go_at_once(
+    engine: AsyncEngine, db: AsyncSession, redis: Redis, stream_name: str
+) -> None:
+    sessions = make_sessionmaker(engine)
+    held_back = [(await emit_committed(sessions, f"ref-{n}", "order.paid"))[0] for n in range(3)]
+    refused = (await emit_committed(sessions, "ref-refused", "order.created"))[0]
+    subscribers = Subscribers()
+    subscribers.subscribe("order.created", Recorder(failing={"order.created"}))
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    stream = RedisStream(unreachable, name=stream_name, maxlen=1000)
+    targets = DeliveryTargets(subscribers=subscribers, stream=stream)
+    started = utcnow()
+    try:
+        # A 45-second outage: three rounds fail, and the backoff grows to 20 s.
+        for seconds in (0, 5, 15):
+            await dispatch_once(sessions, targets, now=started + timedelta(seconds=seconds))
+    finally:
+        await unreachable.aclose()
+    waiting = {event_id: await outbox_row(db, event_id) for event_id in held_back}
+    assert all(row.attempts == 3 and row.delivered_at is None for row in waiting.values())
+    assert all("StreamUnavailable" in (row.last_error or "") for row in waiting.values())
+    refused_retry_at = (await outbox_row(db, refused)).next_attempt_at
+
+    stream.redis = redis  # Redis is back
+    quiet = await dispatch_once(sessions, targets)  # nothing due: it probes, and releases
+    delivering = await dispatch_once(sessions, targets)
+
+    assert quiet.claimed == 0
+    assert delivering.claimed == 3
+    entries = await redis.xrange(stream_name)
+    assert sorted(fields["event_id"] for _, fields in entries) == sorted(held_back)
+    # The event a subscriber refused keeps its backoff: Redis coming back says nothing of it.
+    assert (await outbox_row(db, refused)).next_attempt_at == refused_retry_at
