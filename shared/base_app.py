@@ -18,6 +18,7 @@ from shared.csrf import init_csrf
 from shared.db import init_db
 from shared.errors import init_error_pages
 from shared.health import bp as health_bp
+from shared.host_guard import init_host_guard
 from shared.http_client import init_http_client
 from shared.money import format_money
 from shared.redis_client import init_redis
@@ -67,6 +68,9 @@ def create_base_app(
     init_error_pages(app)
     app.register_blueprint(health_bp)
 
+    # A malformed Host is a plain 400 before Quart reads it. Wrapped before the proxy fix,
+    # so behind trusted proxies it checks the X-Forwarded-Host and -Proto the app will use.
+    init_host_guard(app)
     if settings.trusted_proxy_hops:
         # Behind the reverse proxy: take scheme, host and client address from its headers.
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
