@@ -8,8 +8,9 @@ import secrets
 
 from quart import Quart, g, has_request_context, request
 
-# Ids from the proxy are echoed into logs and headers, so only a plain token is taken over.
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Ids from the proxy are echoed into logs and headers, so only a plain token is taken over
+# (whole: `$` alone would let a final newline through).
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 
@@ -40,7 +41,7 @@ def init_request_id(app: Quart) -> None:
     @app.before_request
     async def _assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _SAFE_ID.match(incoming) else secrets.token_hex(8)
+        g.request_id = incoming if _SAFE_ID.fullmatch(incoming) else secrets.token_hex(8)
 
     @app.after_request
     async def _echo_request_id(response):  # type: ignore[no-untyped-def]
