@@ -2,10 +2,12 @@
 
 The blog service signs users in by setting `user_id` in the shared session; it knows
 nothing of carts. So the first request that reaches this service with a `user_id` and a
-`cart_anon_id` still in the session moves the anonymous lines and bookings to the user,
-drops `cart_anon_id`, and tells the shopper what was merged. If that gives a cart two orders
-waiting for payment (the user's own and the one made before signing in), the older is given
-up (its checkout closed at SumUp first), so that a cart never has two payable orders.
+`cart_anon_id` still in the session moves the anonymous lines, bookings and recent orders
+(bp/orders/services/adopt_orders.py) to the user, retires `cart_anon_id` (identity.py: the
+browser's next anonymous shopper gets a new id, even if the sign-out keeps `csrf_token`),
+and tells the shopper what was merged. If that gives a cart two orders waiting for payment
+(the user's own and the one made before signing in), the older is given up (its checkout
+closed at SumUp first), so that a cart never has two payable orders.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from __future__ import annotations
 from quart import Quart, current_app, flash, request, session
 
 from bp.cart.services.adopt import adopt_anonymous_cart, describe, describe_given_up
-from bp.cart.services.identity import ANON_ID_KEY, anonymous_id, signed_in_user_id
+from bp.cart.services.identity import (
+    ANON_ID_KEY,
+    anonymous_id,
+    retire_anonymous_id,
+    signed_in_user_id,
+)
 from bp.cart.services.payment_settings import SumUpClients
 from bp.order.services.give_up import give_up_older_pending_orders
 from shared.base_app import settings_of
@@ -37,11 +44,13 @@ def init_identity(app: Quart) -> None:
             return
         anon = anonymous_id(session, create=False)
         if anon is not None:
+            now = utcnow()
             adoption = await adopt_anonymous_cart(
                 get_session(),
                 session_id=anon,
                 user_id=user_id,
                 max_quantity=settings_of(current_app).max_quantity,
+                now=now,
             )
             message = describe(adoption)
             if adoption.orders_moved:
@@ -49,10 +58,11 @@ def init_identity(app: Quart) -> None:
                     get_session(),
                     user_id=user_id,
                     client_for=SumUpClients(http_client_of(current_app), settings_of(current_app)),
-                    now=utcnow(),
+                    now=now,
                 )
                 message = " ".join(filter(None, [message, describe_given_up(given_up)]))
             if message:
                 await flash(message, "success")
-        # Adopted (or a mangled value that names no cart): either way it is done with.
-        session.pop(ANON_ID_KEY, None)
+        # Adopted (or a mangled value that names no cart): either way it is done with, and
+        # the browser's next anonymous id must be another.
+        retire_anonymous_id(session)

@@ -10,6 +10,7 @@ same transaction: an item is merged exactly once, or (on rollback) not claimed a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,13 +45,21 @@ class Adoption:
 
 
 async def adopt_anonymous_cart(
-    session: AsyncSession, *, session_id: str, user_id: int, max_quantity: int
+    session: AsyncSession,
+    *,
+    session_id: str,
+    user_id: int,
+    max_quantity: int,
+    now: datetime | None = None,
 ) -> Adoption:
-    """Move the anonymous session's lines, pending bookings and orders to the user; commit."""
+    """Move the anonymous session's lines, pending bookings, pending orders and recent orders
+    (adopt_orders.py) to the user; commit."""
+    now = now or utcnow()
     # Orders first: a payment being recorded locks its order, then the cart lines it
     # clears; taking them in the same order here means the two wait rather than deadlock.
-    orders_moved = await adopt_session_orders(session, session_id=session_id, user_id=user_id)
-    now = utcnow()
+    orders_moved = await adopt_session_orders(
+        session, session_id=session_id, user_id=user_id, now=now
+    )
     # Lines held by a pending order move as they are, still held by it: paying that order
     # clears exactly them, whoever is signed in then.
     await session.execute(

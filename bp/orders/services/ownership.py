@@ -10,7 +10,8 @@ from shared.interfaces import Owner
 
 def orders_of(owner: Owner) -> ColumnElement[bool]:
     """A user's orders by user id; an anonymous session's only while no user has adopted
-    them (signing in moves them to the user, and the old anonymous id sees them no more)."""
+    them. Signing in moves the recent and pending ones to the user (adopt_orders.py) and
+    retires the anonymous id (identity.py): those left under it are nobody's to see."""
     if owner.user_id is not None:
         return Order.user_id == owner.user_id
     return and_(Order.session_id == owner.session_id, Order.user_id.is_(None))
