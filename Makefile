@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test migrate seed lint bench clean
+.PHONY: run test test-e2e migrate seed lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -27,6 +27,23 @@ run: seed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The browser journeys (tests/e2e/): Playwright driving Debian's Chromium (/usr/bin/chromium,
+# `apt-get install chromium`) against a hypercorn server the tests start, with axe-core from
+# npm. SQLite by default; TEST_DATABASE_URL and TEST_REDIS_URL as for `make test`.
+# Screenshots go to var/e2e/ (E2E_ARTIFACTS_DIR). `make test` leaves tests/e2e alone.
+$(VENV)/.installed-e2e: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet ".[test,e2e]"
+	touch $@
+
+# npm ci when node_modules is missing or the lock changed (the touch: npm keeps the
+# package's own timestamps).
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test-e2e: $(VENV)/.installed-e2e node_modules/axe-core/axe.min.js
+	CART_E2E=1 $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
@@ -35,4 +52,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/cart_page.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules
