@@ -23,4 +23,6 @@ HEALTHCHECK --interval=30s --timeout=5s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8002/healthz', timeout=4)"
 
 # Migrate, then serve. exec: hypercorn becomes PID 1 and receives the stop signal.
+# A bad setting stops `manage.py migrate` first, with one line and exit status 1 (as PID 1,
+# hypercorn itself would exit 0 after its worker refused to start: see the README).
 CMD ["sh", "-c", "python manage.py migrate && exec hypercorn app:app --bind 0.0.0.0:8002"]

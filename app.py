@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import path_setup  # noqa: F401  (puts the project on sys.path for hypercorn and alembic)
 
-import sys
-
 from quart import Quart
 
 from shared.base_app import create_base_app
 from shared.config import ConfigError, Settings, load_settings
+from shared.startup import refuse_to_start
 from sumup.factory import hosted_checkout_form_actions
 
 
@@ -70,8 +69,9 @@ def _app_or_exit() -> Quart:
     try:
         return create_app()
     except ConfigError as error:
-        # One line an operator can act on, not a traceback.
-        sys.exit(f"cart: cannot start: {error}")
+        # One line an operator can act on, not a traceback, and a non-zero exit status,
+        # under `hypercorn app:app` too (shared/startup.py).
+        refuse_to_start("cart", error)
 
 
 app = _app_or_exit()

@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as error:
-        sys.exit(f"cart: {error}")
+        # One line and exit status 1, as the app's start-up (app.py).
+        sys.exit(f"cart: cannot start: {error}")
     if hasattr(args, "sync"):
         return args.sync(settings)
     return asyncio.run(_run_async(args, settings))

@@ -169,7 +169,12 @@ async def run(database_url: str, var_dir: Path, n: int) -> list[Result]:
     from app import create_app
 
     settings = load_settings(
-        {"DATABASE_URL_ASYNC": database_url, "CART_VAR_DIR": str(var_dir), "SECRET_KEY": "b" * 40}
+        {
+            "APP_MODE": "development",
+            "DATABASE_URL_ASYNC": database_url,
+            "CART_VAR_DIR": str(var_dir),
+            "SECRET_KEY": "b" * 40,
+        }
     )
     seed_engine = make_engine(database_url)
     async with make_sessionmaker(seed_engine)() as session:

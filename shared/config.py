@@ -1,27 +1,32 @@
-"""Settings: config/app-config.yaml, then environment overrides.
+"""Settings: config/app-config.yaml, then environment overrides, each checked at start-up.
 
 The embedded default needs nothing set: SQLite under var/, no Redis, a secret generated once
 and kept under var/. Production mode refuses to start without a secret and a database URL.
+
+The mode. `APP_MODE` (or `mode:` in the file) says it; left unset, the service runs the
+development demo only on the embedded defaults, and refuses to start when anything looks
+like a shared deployment (see `_implicit_mode`). Every setting is checked here
+(shared/config_checks.py): a bad one is a ConfigError, one line naming it.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from shared import config_checks as check
+from shared.config_checks import ConfigError as ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = PROJECT_ROOT / "config" / "app-config.yaml"
 SERVICE_NAMES = ("blog", "market", "cart", "events", "federation")
-
-
-class ConfigError(RuntimeError):
-    """A setting is missing or wrong; the message is one line an operator can act on."""
-
+MODES = ("development", "production")
 
 SUMUP_PRODUCTION_API = "https://api.sumup.com"
 SANDBOX_PATH = "/sumup-sandbox"
@@ -86,29 +91,83 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+# The largest values that make sense; anything beyond is a typo, refused at start-up.
+MAX_QUANTITY_LIMIT = 10_000
+MAX_PROXY_HOPS = 5
+MAX_MINUTES = 24 * 60
+MAX_STREAM_LENGTH = 100_000_000
+MAX_SUMUP_TIMEOUT_SECONDS = 120.0
+MAX_PLACES_PER_SLOT = 1000
+MAX_UNPAID_ORDERS = 100
 
 
-def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_FILE) -> Settings:
-    """Read the YAML file, apply environment overrides, check what production needs."""
+@dataclass(frozen=True)
+class _Source:
+    """Where a setting comes from: its environment variable when set (not empty), else
+    its key in the file."""
+
+    env: Mapping[str, str]
+    raw: Mapping[str, Any]
+    config_file: Path
+
+    def get(self, name: str, *path: str, default: Any = None) -> Any:
+        if self.env.get(name):
+            return self.env[name]
+        node: Any = self.raw
+        for depth, key in enumerate(path):
+            where = f"{self.config_file.name}: {'.'.join(path[:depth]) or 'the file'}"
+            node = check.mapping(where, node).get(key)
+            if node is None:
+                return default
+        return node
+
+    def from_env(self, name: str) -> bool:
+        return bool(self.env.get(name))
+
+
+def _read_config_file(config_file: Path) -> Mapping[str, Any]:
+    try:
+        raw = yaml.safe_load(config_file.read_text())
+    except OSError as exc:
+        raise ConfigError(
+            f"the settings file {config_file} cannot be read: {exc.strerror}"
+        ) from None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ConfigError(f"the settings file {config_file} is not valid YAML") from None
+    return check.mapping(f"the settings file {config_file}", raw)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, config_file: Path = CONFIG_FILE
+) -> Settings:
+    """Read the YAML file, apply environment overrides, check every setting and the mode."""
     env = dict(os.environ if env is None else env)
-    raw: dict[str, Any] = yaml.safe_load(config_file.read_text()) or {}
-    session = raw.get("session") or {}
+    src = _Source(env, _read_config_file(config_file), config_file)
     var_dir = Path(env.get("CART_VAR_DIR") or PROJECT_ROOT / "var")
 
-    app_urls = {name: str(url).rstrip("/") for name, url in (raw.get("app_urls") or {}).items()}
+    app_urls = {
+        str(name): check.web_url(f"APP_URL_{str(name).upper()}", url)
+        for name, url in check.mapping(
+            f"{config_file.name}: app_urls", src.raw.get("app_urls")
+        ).items()
+    }
     for name in SERVICE_NAMES:
-        if env.get(f"APP_URL_{name.upper()}"):
-            app_urls[name] = env[f"APP_URL_{name.upper()}"].rstrip("/")
+        variable = f"APP_URL_{name.upper()}"
+        if env.get(variable):
+            app_urls[name] = check.web_url(variable, env[variable])
 
-    mode = env.get("APP_MODE") or raw.get("mode") or "development"
-    if mode not in {"development", "production"}:
-        raise ConfigError(f"APP_MODE must be 'development' or 'production', not {mode!r}")
+    database_url = src.get("DATABASE_URL_ASYNC", "database_url")
+    if database_url is not None:
+        database_url = check.database_url("DATABASE_URL_ASYNC", database_url)
+    secret_key = src.get("SECRET_KEY", "secret_key")
+    if secret_key is not None:
+        secret_key = check.secret_key(secret_key)
+    redis_url = src.get("REDIS_URL", "redis_url")
+    if redis_url is not None:
+        redis_url = check.redis_url("REDIS_URL", redis_url)
+
+    mode = _mode(src, database_url=database_url, secret_key=secret_key, redis_url=redis_url)
     production = mode == "production"
-
-    database_url = env.get("DATABASE_URL_ASYNC") or raw.get("database_url")
-    secret_key = env.get("SECRET_KEY") or raw.get("secret_key")
     if production and not secret_key:
         raise ConfigError(
             "SECRET_KEY is not set: production mode needs the secret shared by all services"
@@ -118,138 +177,193 @@ def load_settings(env: dict[str, str] | None = None, config_file: Path = CONFIG_
             "DATABASE_URL_ASYNC is not set: production mode needs the shared PostgreSQL"
         )
 
-    try:
-        max_quantity = int(
-            env.get("CART_MAX_QUANTITY") or (raw.get("cart") or {}).get("max_quantity", 99)
-        )
-        proxy_hops = int(env.get("TRUSTED_PROXY_HOPS") or raw.get("trusted_proxy_hops") or 0)
-        expire_minutes = int(
-            env.get("ORDER_EXPIRE_AFTER_MINUTES")
-            or (raw.get("orders") or {}).get("expire_after_minutes", 30)
-        )
-        reconcile_minutes = int(
-            env.get("ORDER_RECONCILE_AFTER_MINUTES")
-            or (raw.get("orders") or {}).get("reconcile_after_minutes", 5)
-        )
-        stream_maxlen = int(
-            env.get("EVENTS_STREAM_MAXLEN")
-            or (raw.get("events") or {}).get("stream_maxlen", 100_000)
-        )
-    except ValueError as exc:
-        raise ConfigError(
-            "CART_MAX_QUANTITY, TRUSTED_PROXY_HOPS, ORDER_EXPIRE_AFTER_MINUTES, "
-            f"ORDER_RECONCILE_AFTER_MINUTES and EVENTS_STREAM_MAXLEN are whole numbers: {exc}"
-        ) from None
-    if stream_maxlen < 1:
-        raise ConfigError("EVENTS_STREAM_MAXLEN must be at least 1")
-    if max_quantity < 1:
-        raise ConfigError("CART_MAX_QUANTITY must be at least 1")
-    if expire_minutes < 1 or reconcile_minutes < 1:
-        raise ConfigError(
-            "ORDER_EXPIRE_AFTER_MINUTES and ORDER_RECONCILE_AFTER_MINUTES must be at least 1"
-        )
-    max_places_per_slot = _holding_limit(
-        env, raw, "CART_MAX_PLACES_PER_SLOT", "max_places_per_slot", 4, MAX_PLACES_PER_SLOT
+    cookie_domain = src.get("SESSION_COOKIE_DOMAIN", "session", "cookie_domain")
+    cookie_secure = check.flag(
+        "SESSION_COOKIE_SECURE",
+        src.get("SESSION_COOKIE_SECURE", "session", "cookie_secure", default=False),
     )
-    max_unpaid_orders = _holding_limit(
-        env, raw, "CART_MAX_UNPAID_ORDERS", "max_unpaid_orders", 3, MAX_UNPAID_ORDERS
-    )
-    background = env.get("BACKGROUND_JOBS")
-
-    sumup = _sumup_settings(env, raw.get("sumup") or {}, production=production)
-    cookie_secure = env.get("SESSION_COOKIE_SECURE")
     return Settings(
         mode=mode,
         database_url=database_url or f"sqlite+aiosqlite:///{var_dir / 'cart.sqlite3'}",
-        redis_url=env.get("REDIS_URL") or raw.get("redis_url") or None,
+        redis_url=redis_url,
         secret_key=secret_key or _development_secret(var_dir),
         app_urls=app_urls,
-        session_cookie_name=env.get("SESSION_COOKIE_NAME")
-        or session.get("cookie_name")
-        or "coop_session",
-        session_cookie_domain=env.get("SESSION_COOKIE_DOMAIN")
-        or session.get("cookie_domain")
-        or None,
-        session_cookie_secure=production
-        or (
-            _bool(cookie_secure)
-            if cookie_secure is not None
-            else bool(session.get("cookie_secure"))
+        session_cookie_name=check.cookie_name(
+            "SESSION_COOKIE_NAME",
+            src.get("SESSION_COOKIE_NAME", "session", "cookie_name", default="coop_session"),
         ),
-        trusted_proxy_hops=proxy_hops,
-        locale=env.get("LOCALE") or raw.get("locale") or "en_GB",
-        max_quantity=max_quantity,
-        max_places_per_slot=max_places_per_slot,
-        max_unpaid_orders=max_unpaid_orders,
+        session_cookie_domain=check.cookie_domain("SESSION_COOKIE_DOMAIN", cookie_domain)
+        if cookie_domain is not None
+        else None,
+        session_cookie_secure=production or cookie_secure,
+        trusted_proxy_hops=check.whole_number(
+            "TRUSTED_PROXY_HOPS",
+            src.get("TRUSTED_PROXY_HOPS", "trusted_proxy_hops", default=0),
+            low=0,
+            high=MAX_PROXY_HOPS,
+        ),
+        locale=check.locale("LOCALE", src.get("LOCALE", "locale", default="en_GB")),
+        max_quantity=check.whole_number(
+            "CART_MAX_QUANTITY",
+            src.get("CART_MAX_QUANTITY", "cart", "max_quantity", default=99),
+            low=1,
+            high=MAX_QUANTITY_LIMIT,
+        ),
+        max_places_per_slot=check.whole_number(
+            "CART_MAX_PLACES_PER_SLOT",
+            src.get("CART_MAX_PLACES_PER_SLOT", "cart", "max_places_per_slot", default=4),
+            low=1,
+            high=MAX_PLACES_PER_SLOT,
+        ),
+        max_unpaid_orders=check.whole_number(
+            "CART_MAX_UNPAID_ORDERS",
+            src.get("CART_MAX_UNPAID_ORDERS", "cart", "max_unpaid_orders", default=3),
+            low=1,
+            high=MAX_UNPAID_ORDERS,
+        ),
         var_dir=var_dir,
-        sumup=sumup,
-        order_expire_after_minutes=expire_minutes,
-        order_reconcile_after_minutes=reconcile_minutes,
-        background_jobs=_bool(background)
-        if background is not None
-        else bool(raw.get("background_jobs", True)),
-        events_stream=env.get("EVENTS_STREAM")
-        or (raw.get("events") or {}).get("stream")
-        or "coop:events",
-        events_stream_maxlen=stream_maxlen,
+        sumup=_sumup_settings(src, production=production),
+        order_expire_after_minutes=check.whole_number(
+            "ORDER_EXPIRE_AFTER_MINUTES",
+            src.get("ORDER_EXPIRE_AFTER_MINUTES", "orders", "expire_after_minutes", default=30),
+            low=1,
+            high=MAX_MINUTES,
+        ),
+        order_reconcile_after_minutes=check.whole_number(
+            "ORDER_RECONCILE_AFTER_MINUTES",
+            src.get(
+                "ORDER_RECONCILE_AFTER_MINUTES", "orders", "reconcile_after_minutes", default=5
+            ),
+            low=1,
+            high=MAX_MINUTES,
+        ),
+        background_jobs=check.flag(
+            "BACKGROUND_JOBS", src.get("BACKGROUND_JOBS", "background_jobs", default=True)
+        ),
+        events_stream=check.stream_name(
+            "EVENTS_STREAM", src.get("EVENTS_STREAM", "events", "stream", default="coop:events")
+        ),
+        events_stream_maxlen=check.whole_number(
+            "EVENTS_STREAM_MAXLEN",
+            src.get("EVENTS_STREAM_MAXLEN", "events", "stream_maxlen", default=100_000),
+            low=1,
+            high=MAX_STREAM_LENGTH,
+        ),
     )
 
 
-# The largest holding limits accepted: beyond them a limit bounds nothing.
-MAX_PLACES_PER_SLOT = 1000
-MAX_UNPAID_ORDERS = 100
+IMPLICIT_MODE_REFUSED = (
+    "APP_MODE is not set, but these settings are a shared deployment's: {reasons}; "
+    "set APP_MODE=production (or APP_MODE=development to run the demo on this database)"
+)
 
 
-def _holding_limit(
-    env: dict[str, str], raw: dict[str, Any], name: str, key: str, default: int, upper: int
-) -> int:
-    """CART_MAX_PLACES_PER_SLOT or CART_MAX_UNPAID_ORDERS: a whole number from 1 to `upper`."""
-    value = env.get(name) or (raw.get("cart") or {}).get(key, default)
-    text = str(value).strip()
-    digits = not isinstance(value, bool) and text.isascii() and text.isdigit()
-    if not digits or not 1 <= int(text) <= upper:
-        raise ConfigError(f"{name} must be a whole number from 1 to {upper}, not {value!r}")
-    return int(text)
+def _mode(
+    src: _Source, *, database_url: str | None, secret_key: str | None, redis_url: str | None
+) -> str:
+    """The mode asked for; or, when none is, development on the embedded defaults only."""
+    asked = src.get("APP_MODE", "mode")
+    if asked is not None:
+        if asked not in MODES:
+            raise ConfigError(
+                f"APP_MODE must be 'development' or 'production', not {check.shown(asked)}"
+            )
+        return str(asked)
+    reasons = _implicit_mode_refusals(
+        src, database_url=database_url, secret_key=secret_key, redis_url=redis_url
+    )
+    if reasons:
+        raise ConfigError(IMPLICIT_MODE_REFUSED.format(reasons=", ".join(reasons)))
+    return "development"
 
 
-def _sumup_settings(env: dict[str, str], raw: dict[str, Any], *, production: bool) -> SumUpSettings:
-    api_key_ref = env.get("SUMUP_API_KEY_REF") or raw.get("api_key_ref") or "SUMUP_API_KEY"
-    secrets_file = env.get("SUMUP_SECRETS_FILE") or raw.get("secrets_file")
-    api_base = env.get("SUMUP_API_BASE") or raw.get("api_base")
-    has_key = bool(env.get(api_key_ref)) or bool(secrets_file)
+def _implicit_mode_refusals(
+    src: _Source, *, database_url: str | None, secret_key: str | None, redis_url: str | None
+) -> list[str]:
+    """The settings that say "shared deployment": development mode then serves the demo
+    sign-in and the SumUp sandbox to whoever reaches it, so it has to be asked for."""
+    reasons = []
+    if database_url is not None and not check.is_sqlite_url(database_url):
+        reasons.append("DATABASE_URL_ASYNC (not SQLite)")
+    if secret_key is not None:
+        reasons.append("SECRET_KEY")
+    if redis_url is not None:
+        reasons.append("REDIS_URL")
+    key_ref = src.get("SUMUP_API_KEY_REF", "sumup", "api_key_ref", default="SUMUP_API_KEY")
+    if isinstance(key_ref, str) and check.is_environment_key_ref(key_ref) and src.from_env(key_ref):
+        reasons.append(key_ref)
+    for name, key in (("SUMUP_SECRETS_FILE", "secrets_file"), ("SUMUP_API_BASE", "api_base")):
+        if src.get(name, "sumup", key) is not None:
+            reasons.append(name)
+    return reasons
+
+
+def _sumup_settings(src: _Source, *, production: bool) -> SumUpSettings:
+    secrets_file: Path | None = None
+    raw_secrets_file = src.get("SUMUP_SECRETS_FILE", "sumup", "secrets_file")
+    if raw_secrets_file is not None:
+        secrets_file = Path(check.text("SUMUP_SECRETS_FILE", raw_secrets_file))
+        check.read_secrets_file(secrets_file)  # exists, readable, a mapping
+    api_key_ref = check.check_api_key_ref(
+        "SUMUP_API_KEY_REF",
+        src.get("SUMUP_API_KEY_REF", "sumup", "api_key_ref", default="SUMUP_API_KEY"),
+        secrets_file=secrets_file,
+    )
+    api_base = src.get("SUMUP_API_BASE", "sumup", "api_base")
+    if api_base is not None:
+        api_base = check.web_url("SUMUP_API_BASE", api_base)
+        if production and not api_base.startswith("https://"):
+            raise ConfigError("SUMUP_API_BASE must be an https:// URL in production mode")
+    has_key = src.from_env(api_key_ref) or secrets_file is not None
     # The sandbox only ever stands in for SumUp when nothing real is configured, and never
     # in production, where a missing key is an error at the first checkout, not a fake.
     sandbox = not production and not api_base and not has_key
-    try:
-        timeout = float(env.get("SUMUP_TIMEOUT_SECONDS") or raw.get("timeout_seconds") or 10)
-    except ValueError:
-        raise ConfigError("SUMUP_TIMEOUT_SECONDS must be a number of seconds") from None
     return SumUpSettings(
-        api_base=(api_base or ("" if sandbox else SUMUP_PRODUCTION_API)).rstrip("/"),
+        api_base=api_base or ("" if sandbox else SUMUP_PRODUCTION_API),
         sandbox=sandbox,
-        merchant_code=env.get("SUMUP_MERCHANT_CODE") or raw.get("merchant_code") or "",
-        currency=env.get("SUMUP_CURRENCY") or raw.get("currency") or "GBP",
+        merchant_code=check.merchant_code(
+            "SUMUP_MERCHANT_CODE",
+            src.get("SUMUP_MERCHANT_CODE", "sumup", "merchant_code", default="MSANDBOX1"),
+        ),
+        currency=check.currency(
+            "SUMUP_CURRENCY", src.get("SUMUP_CURRENCY", "sumup", "currency", default="GBP")
+        ),
         api_key_ref=api_key_ref,
-        secrets_file=Path(secrets_file) if secrets_file else None,
-        checkout_reference_prefix=env.get("SUMUP_CHECKOUT_PREFIX")
-        or raw.get("checkout_reference_prefix")
-        or "coop",
-        timeout_seconds=timeout,
+        secrets_file=secrets_file,
+        checkout_reference_prefix=check.checkout_prefix(
+            "SUMUP_CHECKOUT_PREFIX",
+            src.get("SUMUP_CHECKOUT_PREFIX", "sumup", "checkout_reference_prefix", default="coop"),
+        ),
+        timeout_seconds=check.seconds(
+            "SUMUP_TIMEOUT_SECONDS",
+            src.get("SUMUP_TIMEOUT_SECONDS", "sumup", "timeout_seconds", default=10),
+            high=MAX_SUMUP_TIMEOUT_SECONDS,
+        ),
     )
 
 
 def _development_secret(var_dir: Path) -> str:
     """A secret made once per checkout and kept, so sessions survive a restart."""
     path = var_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    # Created with owner-only permissions: the secret signs every session cookie.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker made it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+        if path.exists():
+            return check.secret_key(path.read_text().strip())
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # Created with owner-only permissions: the secret signs every session cookie.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            return check.secret_key(path.read_text().strip())
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+    except OSError as exc:
+        raise ConfigError(
+            f"CART_VAR_DIR {var_dir} cannot keep the development secret: {exc.strerror}"
+        ) from None
+    except ConfigError:
+        raise ConfigError(
+            f"{path} holds a secret shorter than {check.MIN_SECRET_KEY_LENGTH} characters: "
+            "delete it and a new one is made"
+        ) from None

@@ -85,6 +85,9 @@ def database_url(var_dir: Path) -> Iterator[str]:
 @pytest.fixture
 def settings(database_url: str, var_dir: Path) -> Settings:
     env = {
+        # Asked for explicitly: on PostgreSQL, or with SECRET_KEY set, an implicit
+        # development mode refuses to start (shared/config.py).
+        "APP_MODE": "development",
         "DATABASE_URL_ASYNC": database_url,
         "CART_VAR_DIR": str(var_dir),
         "SECRET_KEY": "t" * 32,

@@ -24,7 +24,9 @@ class Factory:
 
     async def user(self, **fields) -> User:  # type: ignore[no-untyped-def]
         n = next(_numbers)
-        fields.setdefault("email", f"user{n}@example.org")
+        # A demo user (bp/demo/seed.py) unless a test says otherwise: the demo sign-in, which
+        # many tests sign in through, signs in no one else.
+        fields.setdefault("email", f"user{n}@demo.invalid")
         fields.setdefault("display_name", f"User {n}")
         return await self._save(User(**fields))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from quart import abort, current_app, flash, redirect, render_template, request, session, url_for
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.identity import USER_ID_KEY, current_owner
 from bp.cart.services.parsing import MAX_DATABASE_ID
@@ -86,20 +87,26 @@ async def book(page_slug: str):  # type: ignore[no-untyped-def]
 async def sign_in():  # type: ignore[no-untyped-def]
     db = get_session()
     if request.method == "GET":
-        users = await list_demo_users(db)
-        return await render_template(
-            "demo/sign_in.html", users=users, signed_in_id=session.get(USER_ID_KEY)
-        )
+        return await _sign_in_page(db)
     user_id = _form_id((await request.form).get("user_id"))
     user = await find_demo_user(db, user_id=user_id) if user_id else None
     if user is None:
+        # Unknown, or not one of the seed's demo users (a real user of a shared database):
+        # refused the same way, and nobody is signed in.
         await flash("There is no such demo user: choose one from the list.", "error")
-        return redirect(url_for("demo.sign_in"))
+        return await _sign_in_page(db), 400
     # What the blog service does when a user signs in; the cart's identity hook then adopts
     # the anonymous cart on the next request and says what it merged.
     session[USER_ID_KEY] = user.id
     await flash(f"Signed in as {user.display_name}.", "success")
     return redirect(url_for("cart.overview"))
+
+
+async def _sign_in_page(db: AsyncSession) -> str:
+    users = await list_demo_users(db)
+    return await render_template(
+        "demo/sign_in.html", users=users, signed_in_id=session.get(USER_ID_KEY)
+    )
 
 
 @bp.post("/demo/sign-out")

@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Calendar, CalendarSlot, Post, Product, User
 
-DEMO_USERS = (("alice@example.org", "Alice"), ("bob@example.org", "Bob"))
+# The demo sign-in lists and signs in only users under this reserved domain (RFC 2606's
+# .invalid: no real address has it), so it never offers a real user of a shared database.
+DEMO_EMAIL_SUFFIX = "@demo.invalid"
+DEMO_USERS = ((f"alice{DEMO_EMAIL_SUFFIX}", "Alice"), (f"bob{DEMO_EMAIL_SUFFIX}", "Bob"))
 
 # (slug, title, price in pence, available)
 BAKERY_PRODUCTS = (

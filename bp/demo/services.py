@@ -1,7 +1,8 @@
 """What the stand-in pages show and do, through the registry's interfaces.
 
 The demo sign-in stands in for the blog service, which owns users; it reads the shared
-`users` table directly, as the blog itself would. Everything else goes through
+`users` table directly, as the blog itself would, but lists and signs in only the demo users
+the seed made (`@demo.invalid`), never anyone else of a shared table. Everything else goes through
 `services.blog`, `services.market` and `services.calendar`.
 """
 
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp.demo.seed import DEMO_EMAIL_SUFFIX
 from shared.interfaces import (
     BookingError,
     EntryInfo,
@@ -90,13 +92,23 @@ async def book_open_slot(
     return entry
 
 
+def _is_demo_user() -> ColumnElement[bool]:
+    # The seed's users only (bp/demo/seed.py): addresses under the reserved .invalid domain,
+    # which no real user of a shared `users` table can have.
+    return User.email.endswith(DEMO_EMAIL_SUFFIX, autoescape=True)
+
+
 async def list_demo_users(session: AsyncSession) -> list[DemoUser]:
-    users = await session.scalars(select(User).order_by(User.display_name, User.id))
+    """The demo users the seed made; never the other users of the table."""
+    users = await session.scalars(
+        select(User).where(_is_demo_user()).order_by(User.display_name, User.id)
+    )
     return [DemoUser(id=u.id, email=u.email, display_name=u.display_name) for u in users]
 
 
 async def find_demo_user(session: AsyncSession, *, user_id: int) -> DemoUser | None:
-    user = await session.get(User, user_id)
+    """The demo user with that id; None for any other id, a real user's included."""
+    user = await session.scalar(select(User).where(User.id == user_id, _is_demo_user()))
     if user is None:
         return None
     return DemoUser(id=user.id, email=user.email, display_name=user.display_name)

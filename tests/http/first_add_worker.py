@@ -62,6 +62,7 @@ async def _add(
 
     settings = load_settings(
         {
+            "APP_MODE": "development",
             "DATABASE_URL_ASYNC": database_url,
             "SECRET_KEY": secret_key,
             "CART_VAR_DIR": str(Path(var_dir)),

@@ -25,7 +25,10 @@ async def test_seed_fills_an_empty_database_once(db: AsyncSession) -> None:
     assert [p.title for p in products if not p.available] == ["Seeded baguette"]
     assert len([p for p in products if p.page_id is None]) == 2
     assert await _count(db, Calendar) == 2
-    assert sorted(await db.scalars(select(User.email))) == ["alice@example.org", "bob@example.org"]
+    assert sorted(await db.scalars(select(User.email))) == [
+        "alice@demo.invalid",
+        "bob@demo.invalid",
+    ]
     slots = list(await db.scalars(select(CalendarSlot)))
     assert min(s.places for s in slots) == 3
 

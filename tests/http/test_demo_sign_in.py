@@ -27,13 +27,13 @@ async def _with_token(client, **values) -> None:  # type: ignore[no-untyped-def]
 async def test_sign_in_page_lists_the_demo_users_with_labelled_choices(
     client, factory: Factory
 ) -> None:  # type: ignore[no-untyped-def]
-    alice = await factory.user(email="alice@example.org", display_name="Alice")
-    await factory.user(email="bob@example.org", display_name="Bob")
+    alice = await factory.user(email="alice@demo.invalid", display_name="Alice")
+    await factory.user(email="bob@demo.invalid", display_name="Bob")
 
     html = await (await client.get("/demo/sign-in")).get_data(as_text=True)
 
-    assert f'<label for="user-{alice.id}">Alice (alice@example.org)</label>' in html
-    assert "Bob (bob@example.org)" in html
+    assert f'<label for="user-{alice.id}">Alice (alice@demo.invalid)</label>' in html
+    assert "Bob (bob@demo.invalid)" in html
     assert 'name="csrf_token"' in html
     assert "Sign out" not in html  # nobody is signed in yet
 
@@ -66,7 +66,7 @@ async def test_signing_in_as_an_unknown_user_says_so_and_signs_nobody_in(
         "/demo/sign-in", form={"csrf_token": TOKEN, "user_id": user_id}, follow_redirects=True
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "There is no such demo user: choose one from the list." in (
         await response.get_data(as_text=True)
     )

@@ -25,6 +25,7 @@ from tests.integration.event_data import Recorder, emit_committed, outbox_row, t
 @pytest.fixture
 def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     env = {
+        "APP_MODE": "development",
         "DATABASE_URL_ASYNC": database_url,
         "CART_VAR_DIR": str(tmp_path),
         "SECRET_KEY": "t" * 32,

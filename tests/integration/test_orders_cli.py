@@ -40,6 +40,7 @@ def audit_log(tmp_path: Path) -> Path:
 @pytest.fixture
 def run(app, settings: Settings, audit_log: Path, monkeypatch, capsys) -> Run:  # type: ignore[no-untyped-def]
     """run(*argv) -> (exit status, stdout, stderr) of manage.main(["orders", *argv])."""
+    monkeypatch.setenv("APP_MODE", "development")
     monkeypatch.setenv("DATABASE_URL_ASYNC", settings.database_url)
     monkeypatch.setenv("CART_VAR_DIR", str(settings.var_dir))
     monkeypatch.setenv("SECRET_KEY", settings.secret_key)

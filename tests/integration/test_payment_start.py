@@ -219,11 +219,12 @@ async def test_start_payment_of_an_order_not_pending_is_refused(
 
 def _real_sumup_settings(settings: Settings) -> Settings:
     env = {
+        "APP_MODE": "development",
         "DATABASE_URL_ASYNC": settings.database_url,
         "CART_VAR_DIR": str(settings.var_dir),
         "SECRET_KEY": "t" * 32,
         "SUMUP_API_BASE": "https://api.sumup.example",
-        "SUMUP_API_KEY_REF": "COOP_SUMUP_KEY",
+        "SUMUP_API_KEY_REF": "SUMUP_API_KEY_COOP",
         "SUMUP_MERCHANT_CODE": "MREAL01",
     }
     real = load_settings(env)
@@ -238,7 +239,7 @@ async def test_start_payment_without_the_api_key_set_is_not_configured_naming_on
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("COOP_SUMUP_KEY", raising=False)
+    monkeypatch.delenv("SUMUP_API_KEY_COOP", raising=False)
     placed = await placed_bakery_order(db, factory)
     never_called = httpx.AsyncClient(transport=httpx.MockTransport(_refusing))
 
@@ -246,8 +247,8 @@ async def test_start_payment_without_the_api_key_set_is_not_configured_naming_on
         await _start(db, placed, never_called, _real_sumup_settings(settings))
 
     assert refused.value.code == "payment_not_configured"
-    assert "COOP_SUMUP_KEY" not in refused.value.message  # the shopper gets no setup details
-    assert "COOP_SUMUP_KEY" in caplog.text  # the operator learns which key is missing
+    assert "SUMUP_API_KEY_COOP" not in refused.value.message  # the shopper gets no setup details
+    assert "SUMUP_API_KEY_COOP" in caplog.text  # the operator learns which key is missing
 
 
 @pytest.mark.parametrize("status", [401, 500])
@@ -259,7 +260,7 @@ async def test_the_api_key_is_in_no_log_line_exception_or_event(
     monkeypatch: pytest.MonkeyPatch,
     status: int,
 ) -> None:
-    monkeypatch.setenv("COOP_SUMUP_KEY", REAL_LOOKING_KEY)
+    monkeypatch.setenv("SUMUP_API_KEY_COOP", REAL_LOOKING_KEY)
     placed = await placed_bakery_order(db, factory)
     sent: list[str] = []
 

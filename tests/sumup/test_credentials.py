@@ -16,24 +16,25 @@ KEY = "sup_sk_secretvalue123"
 
 def test_key_from_the_environment_wins_over_the_file(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.yaml"
-    secrets.write_text("SUMUP_KEY_PAGE: from-file\n")
+    secrets.write_text("SUMUP_API_KEY_PAGE: from-file\n")
     assert (
-        resolve_api_key("SUMUP_KEY_PAGE", env={"SUMUP_KEY_PAGE": KEY}, secrets_file=secrets) == KEY
+        resolve_api_key("SUMUP_API_KEY_PAGE", env={"SUMUP_API_KEY_PAGE": KEY}, secrets_file=secrets)
+        == KEY
     )
 
 
 def test_key_from_the_secrets_file(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.yaml"
-    secrets.write_text(f"SUMUP_KEY_PAGE: {KEY}\nOTHER: x\n")
-    assert resolve_api_key("SUMUP_KEY_PAGE", env={}, secrets_file=secrets) == KEY
+    secrets.write_text(f"SUMUP_API_KEY_PAGE: {KEY}\nOTHER: x\n")
+    assert resolve_api_key("SUMUP_API_KEY_PAGE", env={}, secrets_file=secrets) == KEY
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "'SUMUP_KEY_PAGE' is not set in the environment"),
-        ("OTHER: x\n", "'SUMUP_KEY_PAGE' is not set in the environment or"),
-        ("SUMUP_KEY_PAGE: [1, 2]\n", "'SUMUP_KEY_PAGE' in .* is not a text value"),
+        (None, "'SUMUP_API_KEY_PAGE' is not set in the environment"),
+        ("OTHER: x\n", "'SUMUP_API_KEY_PAGE' is not set in the environment or"),
+        ("SUMUP_API_KEY_PAGE: [1, 2]\n", "'SUMUP_API_KEY_PAGE' in .* is not a text value"),
         (f"OTHER: {KEY}\n  bad: [\n", "is not valid YAML"),
         (f"- {KEY}\n", "must be a mapping"),
     ],
@@ -46,7 +47,7 @@ def test_missing_or_unreadable_key_names_the_reference_not_a_value(
         secrets = tmp_path / "secrets.yaml"
         secrets.write_text(content)
     with pytest.raises(ConfigError, match=message) as raised:
-        resolve_api_key("SUMUP_KEY_PAGE", env={"OTHER": KEY}, secrets_file=secrets)
+        resolve_api_key("SUMUP_API_KEY_PAGE", env={"OTHER": KEY}, secrets_file=secrets)
     assert KEY not in str(raised.value)
 
 
@@ -76,7 +77,12 @@ async def test_sandbox_client_talks_to_the_cart_url_with_the_sandbox_key(
 
 
 async def test_real_client_uses_the_pages_key_reference_then_the_sites(tmp_path: Path) -> None:
-    env = {"SUMUP_API_KEY": "site-key", "PAGE_KEY": "page-key", "CART_VAR_DIR": str(tmp_path)}
+    env = {
+        "APP_MODE": "development",
+        "SUMUP_API_KEY": "site-key",
+        "SUMUP_API_KEY_PAGE": "page-key",
+        "CART_VAR_DIR": str(tmp_path),
+    }
     settings = load_settings(env)
     assert not settings.sumup.sandbox
     seen: list[str] = []
@@ -87,9 +93,9 @@ async def test_real_client_uses_the_pages_key_reference_then_the_sites(tmp_path:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
         await make_sumup_client(
-            http, settings, api_key_ref="PAGE_KEY", env=env
+            http, settings, api_key_ref="SUMUP_API_KEY_PAGE", env=env
         ).find_checkout_by_reference("r")
         await make_sumup_client(http, settings, env=env).find_checkout_by_reference("r")
-        with pytest.raises(ConfigError, match="'NOT_THERE' is not set"):
-            make_sumup_client(http, settings, api_key_ref="NOT_THERE", env=env)
+        with pytest.raises(ConfigError, match="'SUMUP_API_KEY_NOT_THERE' is not set"):
+            make_sumup_client(http, settings, api_key_ref="SUMUP_API_KEY_NOT_THERE", env=env)
     assert seen == ["api.sumup.com Bearer page-key", "api.sumup.com Bearer site-key"]

@@ -57,6 +57,7 @@ async def production_app(database_url: str, var_dir: Path, engine: AsyncEngine):
 async def credentials_app(database_url: str, var_dir: Path, engine: AsyncEngine):  # type: ignore[no-untyped-def]
     """Development mode with a real SumUp key: SumUp itself, no sandbox."""
     env = {
+        "APP_MODE": "development",
         "DATABASE_URL_ASYNC": database_url,
         "CART_VAR_DIR": str(var_dir),
         "SECRET_KEY": "d" * 40,

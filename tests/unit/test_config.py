@@ -44,6 +44,7 @@ def test_environment_overrides_every_documented_setting(tmp_path: Path) -> None:
     settings = load_settings(
         _env(
             tmp_path,
+            APP_MODE="development",
             DATABASE_URL_ASYNC=PRODUCTION_DB,
             REDIS_URL="redis://cache.internal:6379/2",
             SECRET_KEY="s" * 40,
