@@ -10,13 +10,19 @@ decides. The client code path is the one used with SumUp; only the base URL and 
 
 Never in production: app.py registers it only when settings.sumup.sandbox, which the
 settings never set in production mode, and init_sumup_sandbox refuses production too.
+
+Bounded like SumUp (sandbox_store.py says how): a return_url or redirect_url off the cart
+service's own origin is refused at create and, checked again when the shopper pays, never
+posted to nor sent to; bodies are at most MAX_BODY_BYTES and their numbers are never
+evaluated as floats or Decimals before read_amount has bounded them; the store keeps at
+most MAX_CHECKOUTS. No input reaches a 500: every refusal of the API is one of the answers
+SumUp's OpenAPI documents for the operation.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -31,6 +37,7 @@ from quart import (
     request,
     url_for,
 )
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.base_app import settings_of
 from shared.config import SANDBOX_PATH
@@ -49,6 +56,8 @@ from sumup.sandbox_store import (
     SandboxRefusal,
     SandboxStore,
     read_card_number,
+    read_json,
+    same_origin,
     spaced,
 )
 
@@ -56,6 +65,8 @@ log = logging.getLogger(__name__)
 
 STORE_KEY = "sumup_sandbox"
 WEBHOOK_TIMEOUT_SECONDS = 10.0
+# A create or refund body is a few hundred bytes; anything over this is refused (400).
+MAX_BODY_BYTES = 16 * 1024
 
 bp = Blueprint("sumup_sandbox", __name__, url_prefix=SANDBOX_PATH, template_folder="templates")
 
@@ -63,8 +74,14 @@ bp = Blueprint("sumup_sandbox", __name__, url_prefix=SANDBOX_PATH, template_fold
 def init_sumup_sandbox(app: Quart) -> None:
     if settings_of(app).production:
         raise RuntimeError("the SumUp sandbox is never served in production mode")
-    app.extensions[STORE_KEY] = SandboxStore()
+    app.extensions[STORE_KEY] = SandboxStore(own_origin=_cart_origin(app))
     app.register_blueprint(bp)
+
+
+def _cart_origin(app: Quart) -> str | None:
+    """This service's own URL (settings.app_urls["cart"]): return_url and redirect_url
+    must be on its origin."""
+    return settings_of(app).app_urls.get("cart")
 
 
 def sandbox_store(app: Quart) -> SandboxStore:
@@ -106,18 +123,46 @@ def _require_key() -> None:
         )
 
 
-async def _body() -> Any:
-    text = await request.get_data(as_text=True)
-    if not text:
-        return None
+def _bad_body() -> SandboxRefusal:
+    """SumUp's answer to a create body it cannot read (ErrorExtended)."""
+    return SandboxRefusal(
+        400,
+        {"message": "Validation error", "error_code": "INVALID", "param": "body"},
+        "application/json",
+    )
+
+
+def _bad_refund_body() -> SandboxRefusal:
+    """The refund operation answers its 400 as a problem document."""
+    return SandboxRefusal(
+        400,
+        {
+            "type": "https://developer.sumup.com/problem/bad-request",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": f"the body is not a JSON object of at most {MAX_BODY_BYTES // 1024} KiB",
+        },
+        "application/problem+json",
+    )
+
+
+async def _body(refused: Callable[[], SandboxRefusal]) -> Any:
+    """The JSON body, numbers kept as written (JsonNumber), read up to MAX_BODY_BYTES: a
+    larger body, one that is not JSON, or JSON nested too deeply gets `refused()`, a 400."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise refused()
+    data = bytearray()
     try:
-        return json.loads(text, parse_float=Decimal)
+        async for chunk in request.body:
+            data += chunk
+            if len(data) > MAX_BODY_BYTES:
+                raise refused()
+    except RequestEntityTooLarge:  # over the app's own limit before this one saw it
+        raise refused() from None
+    try:
+        return read_json(bytes(data))
     except ValueError:
-        raise SandboxRefusal(
-            400,
-            {"message": "Validation error", "error_code": "INVALID", "param": "body"},
-            "application/json",
-        ) from None
+        raise refused() from None
 
 
 # --- SumUp's API ----------------------------------------------------------------------
@@ -127,7 +172,7 @@ async def _body() -> Any:
 @csrf_exempt
 async def create_checkout() -> Response:
     _require_key()
-    checkout = _store().create(await _body())
+    checkout = _store().create(await _body(_bad_body))
     return _json(201, _checkout_json(checkout, detailed=False))
 
 
@@ -155,7 +200,7 @@ async def deactivate_checkout(checkout_id: str) -> Response:
 @csrf_exempt
 async def refund_transaction(merchant_code: str, transaction_id: str) -> Response:
     _require_key()
-    _store().refund(merchant_code, transaction_id, await _body())
+    _store().refund(merchant_code, transaction_id, await _body(_bad_refund_body))
     return _json(201, {})
 
 
@@ -196,12 +241,21 @@ CARD_FIELD = "card_number"
 TYPED_KEPT = 64  # of a refused card number, what the page shows back
 
 
+def _back_url(checkout: SandboxCheckout) -> str | None:
+    """Where the shopper goes back to: the checkout's redirect_url, if it is on this
+    service's origin now too (checked again, whatever the store holds)."""
+    if same_origin(checkout.redirect_url, _cart_origin(current_app)):  # type: ignore[arg-type]
+        return checkout.redirect_url
+    return None
+
+
 async def _page(
     checkout: SandboxCheckout, *, card_number: str = "", card_error: str | None = None
 ) -> str:
     return await render_template(
         "sumup_sandbox/pay.html",
         checkout=checkout,
+        back_url=_back_url(checkout),
         card_number=card_number or spaced(TEST_CARD_PAYS),
         card_error=card_error,
         card_pays=spaced(TEST_CARD_PAYS),
@@ -222,7 +276,7 @@ async def pay(checkout_id: str) -> Any:
     checkout = _checkout_or_404(checkout_id)
     typed = (await request.form).get(CARD_FIELD)
     card = TEST_CARD_PAYS
-    if typed is not None and checkout.status in ("PENDING", "FAILED"):
+    if typed is not None and checkout.payable:
         try:
             card = read_card_number(typed)
         except BadCardNumber as exc:
@@ -253,16 +307,21 @@ async def _attempt(
     if len(checkout.transactions) > attempts_before:
         await send_webhook(checkout)
     page = url_for("sumup_sandbox.pay_page", checkout_id=checkout.id)
-    target = page if stay else (checkout.redirect_url or page)
+    target = page if stay else (_back_url(checkout) or page)
     return redirect(target, 303)
 
 
 async def send_webhook(checkout: SandboxCheckout, *, force: bool = False) -> None:
     """POST SumUp's webhook to the checkout's return_url, as SumUp does. A failure is
     logged, not raised: SumUp retries later (here: the resend hook), and the shopper's
-    payment stands either way."""
+    payment stands either way. Only ever to this service's own origin, checked here again
+    whatever the store holds: a return_url anywhere else gets nothing."""
     store = _store()
     if not checkout.return_url or not (store.send_webhooks or force):
+        return
+    if not same_origin(checkout.return_url, _cart_origin(current_app)):  # type: ignore[arg-type]
+        log.warning("sandbox webhook for checkout %s: not sent, return_url off origin", checkout.id)
+        store.record_webhook(checkout.id, "refused")
         return
     payload = {"event_type": "CHECKOUT_STATUS_CHANGED", "id": checkout.id}
     try:
@@ -272,6 +331,6 @@ async def send_webhook(checkout: SandboxCheckout, *, force: bool = False) -> Non
         outcome = str(response.status_code)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         outcome = type(exc).__name__
-    store.webhooks_sent.append((checkout.id, outcome))
+    store.record_webhook(checkout.id, outcome)
     if not outcome.startswith("2"):
         log.warning("sandbox webhook for checkout %s: %s", checkout.id, outcome)

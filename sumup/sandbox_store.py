@@ -7,18 +7,34 @@ production, where SumUp keeps this state. With several workers each would have i
 store, so the embedded default runs one. Every change is a synchronous method (no await
 between reading and writing), so concurrent requests on the event loop cannot interleave
 inside one.
+
+Bounded, because anyone who reaches the app can call it (the sandbox key is no secret):
+at most `max_checkouts` checkouts (the oldest finished one goes first to make room for a
+new one, the oldest of all when none is finished), at most MAX_ATTEMPTS payment attempts
+per checkout, every text field of a bounded length, amounts read from the JSON text without
+ever computing with an exponent (JsonNumber, read_amount), and return_url and redirect_url
+only on the cart service's own origin (same_origin), so the sandbox never posts its webhook
+to, or sends a shopper to, anywhere else.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from shared.money import major_to_minor
+from babel.numbers import get_currency_precision
+
+from shared.money import major_to_minor, minor_to_major
+
+log = logging.getLogger(__name__)
 
 # SumUp's Currency enum (openapi.json).
 CURRENCIES = frozenset("BGN BRL CHF CLP COP CZK DKK EUR GBP HRK HUF NOK PLN RON SEK USD".split())
@@ -33,6 +49,17 @@ TEST_CARDS: dict[str, str | None] = {TEST_CARD_PAYS: None, TEST_CARD_DECLINES: C
 CARD_NUMBER_DIGITS = range(12, 20)  # the lengths a card number (PAN) can have
 HOSTED_SESSION = timedelta(minutes=30)  # a hosted checkout lasts 30 minutes at SumUp
 MAX_REFERENCE = 90  # SumUp's maxLength for checkout_reference
+# SumUp's OpenAPI gives the other fields no maximum; the sandbox keeps what it stores small.
+MAX_DESCRIPTION = 1024
+MAX_MERCHANT_CODE = 64
+MAX_URL = 2048
+# SumUp's OpenAPI gives the amount no maximum (`type: number, format: float`). The sandbox
+# takes what the cart can ask, at most 2**31 - 1 minor units (Order.total_minor is a
+# PostgreSQL integer: bp/cart/services/checkout.py MAX_TOTAL_MINOR), and nothing larger.
+MAX_AMOUNT_MINOR = 2**31 - 1
+MAX_CHECKOUTS = 10_000  # kept at once; see SandboxStore.create
+MAX_ATTEMPTS = 20  # payment attempts (transactions) per checkout
+MAX_WEBHOOK_RECORDS = 1000  # of SandboxStore.webhooks_sent, the latest kept
 
 
 class BadCardNumber(ValueError):
@@ -65,6 +92,106 @@ def read_card_number(typed: str) -> str:
     return digits
 
 
+@dataclass(frozen=True, slots=True)
+class JsonNumber:
+    """A number of a JSON body as written (also NaN, Infinity, -Infinity), never converted
+    by the parser: `1E+300000` stays nine characters of text, never a number to compute
+    with. read_amount decides what it is worth; anywhere else a string is wanted, it is not
+    one (a str subclass would pass `isinstance(value, str)`)."""
+
+    text: str
+
+
+def read_json(data: bytes) -> Any:
+    """A request body as JSON, its numbers as JsonNumber; ValueError when it is not JSON
+    (nested too deeply included). None for an empty body."""
+    if not data:
+        return None
+    try:
+        return json.loads(
+            data, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=JsonNumber
+        )
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+AmountProblem = Literal["not_a_number", "not_positive", "too_fine", "too_large"]
+
+
+class BadAmount(ValueError):
+    def __init__(self, problem: AmountProblem) -> None:
+        super().__init__(problem)
+        self.problem: AmountProblem = problem
+
+
+# A plain decimal number: no exponent, no NaN or Infinity, no leading "+".
+_AMOUNT = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?")
+_WHOLE_DIGITS = len(str(MAX_AMOUNT_MINOR))  # more integer digits than this is too large
+
+
+def read_amount(value: Any, currency: str) -> int:
+    """An amount in major units (a JsonNumber from a body, or an int or Decimal from a
+    caller in-process) as minor units, or BadAmount. Works on the written digits only, with
+    integers of a bounded size: no exponent is ever evaluated, so any text answers at once."""
+    if isinstance(value, JsonNumber):
+        text = value.text
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise BadAmount("not_positive")
+        if value > MAX_AMOUNT_MINOR:  # in major units: far too large, and never made text
+            raise BadAmount("too_large")
+        text = str(value)
+    elif (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and -_WHOLE_DIGITS <= int(value.as_tuple().exponent) <= _WHOLE_DIGITS
+    ):
+        text = format(value, "f")  # a bounded text: the exponent is small
+    else:
+        raise BadAmount("not_a_number")
+    match = _AMOUNT.fullmatch(text)
+    if match is None:
+        raise BadAmount("not_a_number")
+    sign, whole, fraction = match.group(1), match.group(2), match.group(3) or ""
+    precision = get_currency_precision(currency)
+    if len(fraction) > precision:
+        raise BadAmount("too_fine")
+    if len(whole) > _WHOLE_DIGITS:
+        raise BadAmount("not_positive" if sign else "too_large")
+    minor = int(whole) * 10**precision + int(fraction.ljust(precision, "0") or "0")
+    if sign or minor == 0:
+        raise BadAmount("not_positive")
+    if minor > MAX_AMOUNT_MINOR:
+        raise BadAmount("too_large")
+    return minor
+
+
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of an absolute http(s) URL, lower-cased; None otherwise."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(url: str | None, own_origin: str | None) -> bool:
+    """Whether `url` is a plainly written absolute URL on `own_origin` (the cart service's:
+    same scheme, host and port, no user part). Strict on purpose: no control characters,
+    spaces, backslashes or non-ASCII, which browsers and HTTP clients read differently."""
+    if not url or not own_origin or len(url) > MAX_URL or not url.isascii():
+        return False
+    if "\\" in url or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        return False
+    origin = origin_of(url)
+    if origin is None or "@" in origin or origin != origin_of(own_origin):
+        return False
+    path = url[len(origin) :]
+    return path == "" or path[0] in "/?#"
+
+
 class SandboxRefusal(Exception):
     """An answer SumUp would give instead of the resource: status, body and content type."""
 
@@ -94,6 +221,11 @@ def _problem(status: int, title: str, detail: str) -> SandboxRefusal:
 
 
 NOT_FOUND = ("NOT_FOUND", "Resource not found")
+_REFUND_AMOUNT: dict[AmountProblem, str] = {
+    "not_a_number": "amount must be a plain number in major units",
+    "not_positive": "amount must be greater than zero",
+    "too_fine": "amount has too many decimals",
+}
 
 
 @dataclass
@@ -150,6 +282,11 @@ class SandboxCheckout:
         return self.transactions[-1].decline_reason
 
     @property
+    def payable(self) -> bool:
+        """Pending, or failed with attempts left (after a get(), which expires it in time)."""
+        return self.status in ("PENDING", "FAILED") and len(self.transactions) < MAX_ATTEMPTS
+
+    @property
     def successful(self) -> SandboxTransaction | None:
         return next((t for t in self.transactions if t.status != "FAILED"), None)
 
@@ -183,13 +320,27 @@ class SandboxCheckout:
 
 
 class SandboxStore:
-    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        now: Callable[[], datetime] | None = None,
+        *,
+        own_origin: str | None = None,
+        max_checkouts: int = MAX_CHECKOUTS,
+    ) -> None:
         self.now = now or (lambda: datetime.now(UTC))
+        # The cart service's origin: the only one return_url and redirect_url may name
+        # (none at all when it is not known).
+        self.own_origin = own_origin
+        self.max_checkouts = max_checkouts
         self._checkouts: dict[str, SandboxCheckout] = {}
         self._references: dict[tuple[str, str], str] = {}
         # Tests turn webhooks off to play a late (or lost) one themselves.
         self.send_webhooks = True
-        self.webhooks_sent: list[tuple[str, str]] = []  # (checkout id, outcome)
+        self.webhooks_sent: list[tuple[str, str]] = []  # (checkout id, outcome), the latest
+
+    def record_webhook(self, checkout_id: str, outcome: str) -> None:
+        self.webhooks_sent.append((checkout_id, outcome))
+        del self.webhooks_sent[:-MAX_WEBHOOK_RECORDS]
 
     def create(self, body: Any) -> SandboxCheckout:
         if not isinstance(body, dict):
@@ -200,17 +351,24 @@ class SandboxStore:
         reference, merchant_code = body["checkout_reference"], body["merchant_code"]
         if not isinstance(reference, str) or len(reference) > MAX_REFERENCE:
             raise _error(400, "INVALID", "Validation error", "checkout_reference")
-        if not isinstance(merchant_code, str):
+        if not isinstance(merchant_code, str) or len(merchant_code) > MAX_MERCHANT_CODE:
             raise _error(400, "INVALID", "Validation error", "merchant_code")
         currency = body["currency"]
-        if currency not in CURRENCIES:
+        if not isinstance(currency, str) or currency not in CURRENCIES:
             raise _error(400, "INVALID", "Validation error", "currency")
         amount = self._amount(body["amount"], currency)
-        for name in ("description", "return_url", "redirect_url"):
-            if body.get(name) is not None and not isinstance(body[name], str):
+        for name, longest in (
+            ("description", MAX_DESCRIPTION),
+            ("return_url", MAX_URL),
+            ("redirect_url", MAX_URL),
+        ):
+            value = body.get(name)
+            if value is not None and not (isinstance(value, str) and len(value) <= longest):
                 raise _error(400, "INVALID", "Validation error", name)
+        # The webhook and the shopper go only to the cart service itself: a URL anywhere
+        # else is refused, and nothing is stored.
         for name in ("return_url", "redirect_url"):
-            if body.get(name) and not body[name].startswith(("http://", "https://")):
+            if body.get(name) and not same_origin(body[name], self.own_origin):
                 raise _error(400, "INVALID", "Validation error", name)
         hosted = body.get("hosted_checkout")
         if hosted is not None and not (
@@ -235,21 +393,42 @@ class SandboxStore:
             hosted=bool(hosted and hosted["enabled"]),
             created=self.now(),
         )
+        while len(self._checkouts) >= max(self.max_checkouts, 1):
+            self._evict_one()
         self._checkouts[checkout.id] = checkout
         self._references[(merchant_code, reference)] = checkout.id
         return checkout
 
+    def __len__(self) -> int:
+        return len(self._checkouts)
+
+    def _finished(self, checkout: SandboxCheckout, now: datetime) -> bool:
+        """Paid or expired (or past its 30 minutes): nobody pays it any more."""
+        return checkout.status in ("PAID", "EXPIRED") or now > checkout.created + HOSTED_SESSION
+
+    def _evict_one(self) -> None:
+        """Room for one more: the oldest finished checkout goes; the oldest of all when
+        every one kept is still payable (only a flood of creates does that)."""
+        now = self.now()
+        victim = next((c for c in self._checkouts.values() if self._finished(c, now)), None)
+        if victim is None:
+            victim = next(iter(self._checkouts.values()))
+            log.warning(
+                "sandbox store full (%d checkouts): checkout %s dropped while payable",
+                len(self._checkouts),
+                victim.id,
+            )
+        del self._checkouts[victim.id]
+        self._references.pop((victim.merchant_code, victim.checkout_reference), None)
+
     @staticmethod
     def _amount(value: Any, currency: str) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise _error(400, "INVALID", "Validation error", "amount")
+        """SumUp's rules as the sandbox keeps them: a plain positive number in major units,
+        no finer than the currency's minor unit, at most MAX_AMOUNT_MINOR."""
         try:
-            major_to_minor(value, currency)  # no finer than the currency allows
-        except ValueError:
+            return minor_to_major(read_amount(value, currency), currency)
+        except BadAmount:
             raise _error(400, "INVALID", "Validation error", "amount") from None
-        if value <= 0:
-            raise _error(400, "INVALID", "Validation error", "amount")
-        return Decimal(value)
 
     def get(self, checkout_id: str) -> SandboxCheckout:
         checkout = self._checkouts.get(checkout_id)
@@ -279,10 +458,10 @@ class SandboxStore:
         self, checkout_id: str, *, succeed: bool, decline_reason: str = DECLINE_BUTTON
     ) -> SandboxCheckout:
         """The shopper's Pay (or Decline) on the hosted page; `decline_reason` says why a
-        failure failed. A paid or expired checkout cannot be paid again; a failed one can.
-        The amount never decides the outcome."""
+        failure failed. A paid or expired checkout cannot be paid again; a failed one can,
+        up to MAX_ATTEMPTS attempts in all. The amount never decides the outcome."""
         checkout = self.get(checkout_id)
-        if checkout.status not in ("PENDING", "FAILED"):
+        if not checkout.payable:
             return checkout
         checkout.transactions.append(
             SandboxTransaction(
@@ -326,19 +505,20 @@ class SandboxStore:
             raise _problem(
                 409, "Conflict", "The transaction is not refundable in its current state"
             )
-        amount = remaining if not body or body.get("amount") is None else body["amount"]
-        if isinstance(amount, bool) or not isinstance(amount, int | Decimal) or amount <= 0:
-            raise _problem(400, "Bad Request", "amount must be greater than zero")
-        try:
-            major_to_minor(amount, transaction.currency)
-        except ValueError:
-            raise _problem(400, "Bad Request", "amount has too many decimals") from None
-        if transaction.status == "REFUNDED" or remaining <= 0:
-            raise _problem(
-                409, "Conflict", "The transaction is not refundable in its current state"
-            )
-        if amount > remaining:
+        amount: Decimal | None
+        if not body or body.get("amount") is None:
+            amount = remaining
+        else:
+            try:
+                amount = minor_to_major(
+                    read_amount(body["amount"], transaction.currency), transaction.currency
+                )
+            except BadAmount as bad:
+                if bad.problem != "too_large":
+                    raise _problem(400, "Bad Request", _REFUND_AMOUNT[bad.problem]) from None
+                amount = None  # above any amount a transaction can have
+        if amount is None or amount > remaining:
             raise _problem(422, "Unprocessable Entity", "Amount exceeds the refundable amount")
-        transaction.refunded += Decimal(amount)
+        transaction.refunded += amount
         if transaction.refunded == transaction.amount:
             transaction.status = "REFUNDED"
