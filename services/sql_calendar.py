@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from shared.interfaces import BookingError, EntryInfo, Owner, SlotInfo, SlotSoldOut
+from shared.interfaces.calendar import HoldingLimitReached
 from shared.models import Calendar, CalendarEntry, CalendarSlot, EntryState, utcnow
 
 # The states in which an entry holds one of its slot's places.
@@ -115,6 +116,48 @@ def _entry_info(
     )
 
 
+async def _lock_slots(session: AsyncSession, slot_ids: Sequence[int] | Select[Any]) -> list[int]:
+    """Lock the slots (FOR UPDATE, in id order: two lockers cannot deadlock); their ids."""
+    return list(
+        await session.scalars(
+            select(CalendarSlot.id)
+            .where(CalendarSlot.id.in_(slot_ids))
+            .order_by(CalendarSlot.id)
+            .with_for_update()
+        )
+    )
+
+
+async def _refuse_over_limit(
+    session: AsyncSession,
+    owner: Owner,
+    wanted: Sequence[int],
+    slot_ids: Sequence[int],
+    max_places: int,
+) -> None:
+    """HoldingLimitReached for the first slot (by id) in which the owner would hold more
+    than `max_places` places without paying: the entries this claim takes plus the owner's
+    entries already ordered (held by unpaid orders)."""
+    claimed_now = and_(CalendarEntry.id.in_(wanted), CalendarEntry.state == EntryState.PENDING)
+    over = (
+        await session.execute(
+            select(CalendarSlot.title)
+            .join(CalendarEntry, CalendarEntry.slot_id == CalendarSlot.id)
+            .where(
+                CalendarSlot.id.in_(slot_ids),
+                _owned_by(owner),
+                or_(claimed_now, CalendarEntry.state == EntryState.ORDERED),
+            )
+            .group_by(CalendarSlot.id, CalendarSlot.title)
+            .having(func.count(CalendarEntry.id) > max_places)
+            .order_by(CalendarSlot.id)
+            .limit(1)
+        )
+    ).first()
+    if over is not None:
+        raise HoldingLimitReached(slot_title=over.title, limit=max_places)
+
+
 class SqlCalendarService:
     async def pending_entries(
         self, session: AsyncSession, owner: Owner, *, page_id: int | None = None
@@ -155,7 +198,13 @@ class SqlCalendarService:
         )
         return [_slot_info(row) for row in rows]
 
-    async def book_slot(self, session: AsyncSession, owner: Owner, slot_id: int) -> EntryInfo:
+    async def book_slot(
+        self, session: AsyncSession, owner: Owner, slot_id: int, *, max_places: int | None = None
+    ) -> EntryInfo:
+        if max_places is not None:
+            # One booking of the slot at a time (and none while a checkout claims in it), so
+            # that two bookings at once by one shopper are counted one after the other.
+            await _lock_slots(session, [slot_id])
         slot = (
             await session.execute(
                 _slots_with_places_taken().where(
@@ -170,6 +219,18 @@ class SqlCalendarService:
         # that could never be checked out.
         if slot.places_taken >= slot.places:
             raise SlotSoldOut(slot_title=slot.title)
+        if max_places is not None:
+            in_cart_or_unpaid = await session.scalar(
+                select(func.count())
+                .select_from(CalendarEntry)
+                .where(
+                    CalendarEntry.slot_id == slot_id,
+                    CalendarEntry.state.in_((EntryState.PENDING, EntryState.ORDERED)),
+                    _owned_by(owner),
+                )
+            )
+            if (in_cart_or_unpaid or 0) >= max_places:
+                raise HoldingLimitReached(slot_title=slot.title, limit=max_places)
         entry = CalendarEntry(
             slot_id=slot.slot_id,
             user_id=owner.user_id,
@@ -186,7 +247,13 @@ class SqlCalendarService:
         )
 
     async def claim_entries_for_order(
-        self, session: AsyncSession, owner: Owner, entry_ids: Sequence[int], order_id: int
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        entry_ids: Sequence[int],
+        order_id: int,
+        *,
+        max_places: int | None = None,
     ) -> None:
         wanted = sorted(set(entry_ids))
         if not wanted:
@@ -199,13 +266,12 @@ class SqlCalendarService:
         # commit until we do. On SQLite FOR UPDATE renders as nothing: there the database
         # has one writer at a time, so each conditional UPDATE below is atomic and, once
         # the first one has taken the write lock, no other transaction writes until ours ends.
-        slot_ids = select(CalendarEntry.slot_id).where(CalendarEntry.id.in_(wanted))
-        await session.execute(
-            select(CalendarSlot.id)
-            .where(CalendarSlot.id.in_(slot_ids))
-            .order_by(CalendarSlot.id)
-            .with_for_update()
+        slot_ids = await _lock_slots(
+            session, select(CalendarEntry.slot_id).where(CalendarEntry.id.in_(wanted))
         )
+        if max_places is not None:
+            # Counted under the slots' locks, so it includes every claim committed before.
+            await _refuse_over_limit(session, owner, wanted, slot_ids, max_places)
 
         known = set(
             await session.scalars(select(CalendarEntry.id).where(CalendarEntry.id.in_(wanted)))

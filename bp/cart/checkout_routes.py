@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart import bp
 from bp.cart.responses import back_url
-from bp.cart.services.checkout import checkout_cart
+from bp.cart.services.checkout import HoldingLimits, checkout_cart
 from bp.cart.services.checkout_errors import CheckoutError
 from bp.cart.services.checkout_form import new_checkout_key, parse_checkout_form
 from bp.cart.services.errors import CartError
@@ -68,6 +68,7 @@ async def _check_out(page_slug: str | None) -> Any:
                 key=form.get("checkout_key"), fingerprint=form.get("fingerprint")
             ),
             locale=settings.locale,
+            limits=HoldingLimits.from_settings(settings),
         )
     except (CartError, CheckoutError) as refused:
         await flash(refused.message, "error")

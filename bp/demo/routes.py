@@ -23,6 +23,7 @@ from bp.demo.services import (
 from shared.base_app import settings_of
 from shared.db import get_session
 from shared.interfaces import BookingError, SlotSoldOut
+from shared.interfaces.calendar import HoldingLimitReached
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 
@@ -69,12 +70,24 @@ async def book(page_slug: str):  # type: ignore[no-untyped-def]
     back = url_for("demo.shop", page_slug=page_slug)
     try:
         entry = await book_open_slot(
-            get_session(), owner=owner, page_slug=page_slug, slot_id=slot_id
+            get_session(),
+            owner=owner,
+            page_slug=page_slug,
+            slot_id=slot_id,
+            max_places=settings_of(current_app).max_places_per_slot,
         )
     except ShopNotFound:
         abort(404, "There is no shop at this address.")
     except SlotSoldOut as error:
         await flash(f"Sorry, {error.slot_title} is fully booked.", "error")
+        return redirect(back)
+    except HoldingLimitReached as error:
+        await flash(
+            f"You have {error.limit} places of {error.slot_title} in your cart or in orders "
+            "waiting for payment, as many as one shopper may hold before paying: nothing "
+            "more was booked.",
+            "error",
+        )
         return redirect(back)
     except BookingError:
         await flash("That slot cannot be booked: choose one of the slots listed.", "error")

@@ -73,13 +73,20 @@ class ShopNotFound(LookupError):
 
 
 async def book_open_slot(
-    session: AsyncSession, *, owner: Owner, page_slug: str, slot_id: int | None
+    session: AsyncSession,
+    *,
+    owner: Owner,
+    page_slug: str,
+    slot_id: int | None,
+    max_places: int | None = None,
 ) -> EntryInfo:
     """Book one of the page's open slots for the owner, as the events service would.
 
     Only a slot that the page's shop offers can be booked: an unknown, past or other
     page's slot is refused with BookingError("slot_not_offered"), a full one with
-    SlotSoldOut (from the calendar service); ShopNotFound for an unknown page.
+    SlotSoldOut (from the calendar service), one of which the owner has `max_places` in
+    the cart or unpaid orders already with HoldingLimitReached; ShopNotFound for an
+    unknown page.
     """
     page = await services.blog.page_by_slug(session, page_slug)
     if page is None:
@@ -87,7 +94,7 @@ async def book_open_slot(
     offered = {slot.id for slot in await services.calendar.open_slots(session, page.id)}
     if slot_id not in offered:
         raise BookingError("slot_not_offered")
-    entry = await services.calendar.book_slot(session, owner, slot_id)
+    entry = await services.calendar.book_slot(session, owner, slot_id, max_places=max_places)
     await session.commit()
     return entry
 

@@ -25,6 +25,14 @@ class SlotSoldOut(BookingError):
         super().__init__("slot_sold_out", slot_title=slot_title, entry_id=entry_id)
 
 
+class HoldingLimitReached(BookingError):
+    """The shopper would hold more than `limit` places of one slot without paying."""
+
+    def __init__(self, *, slot_title: str, limit: int, entry_id: int | None = None):
+        super().__init__("holding_limit", slot_title=slot_title, entry_id=entry_id)
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class SlotInfo:
     id: int
@@ -79,18 +87,35 @@ class CalendarService(Protocol):
         """A page's calendar slots that start in the future, with their places taken."""
         ...
 
-    async def book_slot(self, session: AsyncSession, owner: Owner, slot_id: int) -> EntryInfo:
-        """Make a pending entry for the owner (what the events service does)."""
+    async def book_slot(
+        self, session: AsyncSession, owner: Owner, slot_id: int, *, max_places: int | None = None
+    ) -> EntryInfo:
+        """Make a pending entry for the owner (what the events service does).
+
+        With `max_places`: refused with HoldingLimitReached (nothing written) when the owner
+        has that many entries of the slot already, pending (in the cart) or ordered (in an
+        unpaid order); two bookings of one slot at once are counted one after the other.
+        """
         ...
 
     async def claim_entries_for_order(
-        self, session: AsyncSession, owner: Owner, entry_ids: Sequence[int], order_id: int
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        entry_ids: Sequence[int],
+        order_id: int,
+        *,
+        max_places: int | None = None,
     ) -> None:
         """Mark the owner's pending entries `ordered` for the order, all or none.
 
         Raises SlotSoldOut when a slot has no place left, BookingError("entry_not_pending")
-        when an entry is not the owner's pending entry any more. The caller's transaction
-        holds the change; on an error the caller rolls it back.
+        when an entry is not the owner's pending entry any more, and, given `max_places`,
+        HoldingLimitReached (before anything is claimed) when the owner would then hold
+        more than that many places of one slot in unpaid orders: the entries claimed now
+        plus the owner's entries already `ordered` (confirmed ones are paid for and do not
+        count). Claims in one slot are counted one after the other, whatever races. The
+        caller's transaction holds the change; on an error the caller rolls it back.
         """
         ...
 

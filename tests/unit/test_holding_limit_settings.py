@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bp.cart.services.checkout import HoldingLimits
 from shared.config import ConfigError, load_settings
 
 
@@ -28,6 +29,17 @@ def test_holding_limits_come_from_the_environment(tmp_path: Path) -> None:
     )
 
     assert (settings.max_places_per_slot, settings.max_unpaid_orders) == (1000, 1)
+
+
+def test_checkout_takes_its_limits_from_the_settings_and_has_the_same_defaults(
+    tmp_path: Path,
+) -> None:
+    configured = load_settings(
+        _env(tmp_path, CART_MAX_PLACES_PER_SLOT="7", CART_MAX_UNPAID_ORDERS="5")
+    )
+
+    assert HoldingLimits.from_settings(configured) == HoldingLimits(7, 5)
+    assert HoldingLimits.from_settings(load_settings(_env(tmp_path))) == HoldingLimits()
 
 
 def test_holding_limits_come_from_the_config_file(tmp_path: Path) -> None:
@@ -52,7 +64,7 @@ def test_holding_limits_come_from_the_config_file(tmp_path: Path) -> None:
         ("CART_MAX_UNPAID_ORDERS", "0", 100),
         ("CART_MAX_UNPAID_ORDERS", "101", 100),
         ("CART_MAX_UNPAID_ORDERS", "1e2", 100),
-        ("CART_MAX_UNPAID_ORDERS", "+3", 100),
+        ("CART_MAX_UNPAID_ORDERS", "3 orders", 100),
     ],
 )
 def test_a_holding_limit_out_of_range_stops_start_up_naming_it(

@@ -13,22 +13,36 @@ page offers to pay it or give it up (bp/order/services/give_up.py). Two checkout
 past that check are settled by the database: a partial unique index allows one pending
 order per owner and page, and the lines and bookings one order holds are held by no other.
 
-Idempotent: the form's one-time key is the order's unique idempotency key. The order's
-INSERT is the transaction's first write, so when two requests carry the same key (a
-double-click) the database makes the second wait for the first and then refuse the
-duplicate; the second rolls back (losing nothing) and answers with the first one's order.
+Bounded per shopper (HoldingLimits: CART_MAX_PLACES_PER_SLOT, CART_MAX_UNPAID_ORDERS): an
+order waiting for payment holds its slots' places from everyone else, so one shopper (a
+user, else an anonymous session) may hold at most so many places of one slot through
+unpaid orders, and have at most so many unpaid orders across all pages' carts; beyond
+either, the checkout is refused and nothing is written. A free order is paid at once and
+holds nothing unpaid: neither limit applies to it. Once the cart is loaded and checked, one
+shopper's checkouts take turns (on PostgreSQL a transaction-scoped advisory lock on the
+shopper, the checkout's first lock; SQLite has one writer at a time), so that the unpaid
+orders counted include every one committed before; the places are counted by the calendar's
+claim, under the slots' locks.
+
+Idempotent: the form's one-time key is the order's unique idempotency key, looked up first
+and again once the shopper's turn has come. The order's INSERT is the transaction's first
+write, so when two requests carry the same key (a double-click) the database makes the
+second wait for the first and then refuse the duplicate; the second rolls back (losing
+nothing) and answers with the first one's order.
 
 Lock order, the same as every other writer's, so that none of them can deadlock with a
-checkout: the shopper's cart lines (in id order), then slots and bookings (the calendar's
-claim), as adoption on sign-in takes lines before bookings too.
+checkout: the shopper's turn (taken by checkouts only, first), the shopper's cart lines (in
+id order), then slots and bookings (the calendar's claim), as adoption on sign-in takes
+lines before bookings too.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -44,10 +58,13 @@ from bp.cart.services.paid_order import FREE, complete_paid_order
 from bp.cart.services.pending_orders import pending_order_of
 from bp.cart.services.slot_time import format_slot_time
 from bp.cart.services.totals import PricedLine, Section, build_section, overview
+from bp.orders.services.ownership import orders_of
 from models.cart_item import CartItem
 from models.order import Order, OrderItem, OrderItemKind, OrderStatus
+from shared.config import Settings
 from shared.events import emit_event
 from shared.interfaces import BookingError, Owner, SlotSoldOut
+from shared.interfaces.calendar import HoldingLimitReached
 from shared.models import utcnow
 from shared.registry import services
 
@@ -57,6 +74,21 @@ MAX_TOTAL_MINOR = 2**31 - 1
 NUMBER_DRAWS = 3
 TITLE_LENGTH = 300  # OrderItem.title
 DEFAULT_LOCALE = "en_GB"
+# pg_advisory_xact_lock(class, key): this class's keys are shoppers taking turns at checkout.
+_CHECKOUT_LOCK_CLASS = 0x43415254  # "CART"
+
+
+@dataclass(frozen=True)
+class HoldingLimits:
+    """What one shopper may hold without paying: places of one slot through unpaid orders
+    (CART_MAX_PLACES_PER_SLOT), and unpaid orders across all carts (CART_MAX_UNPAID_ORDERS)."""
+
+    places_per_slot: int = 4
+    unpaid_orders: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HoldingLimits:
+        return cls(settings.max_places_per_slot, settings.max_unpaid_orders)
 
 
 @dataclass(frozen=True)
@@ -83,12 +115,14 @@ async def create_order_from_cart(
     idempotency_key: str,
     expected_fingerprint: str,
     locale: str = DEFAULT_LOCALE,
+    limits: HoldingLimits = HoldingLimits(),
 ) -> Order:
     """The order for the owner's cart of `page_id` (None: the site-level cart); commits.
 
     Raises CheckoutError (nothing written) for an empty cart, a cart that is not what the
-    fingerprint says was shown, mixed currencies, a sold-out slot or a booking already in
-    another order. The same key again gives the same order, not a second one.
+    fingerprint says was shown, mixed currencies, a sold-out slot, a booking already in
+    another order, or a shopper at one of the `limits`. The same key again gives the same
+    order, not a second one.
     """
     placed = await place_order(
         session,
@@ -97,6 +131,7 @@ async def create_order_from_cart(
         idempotency_key=idempotency_key,
         expected_fingerprint=expected_fingerprint,
         locale=locale,
+        limits=limits,
     )
     return placed.order
 
@@ -108,6 +143,7 @@ async def checkout_cart(
     page_slug: str | None,
     form: CheckoutForm,
     locale: str = DEFAULT_LOCALE,
+    limits: HoldingLimits = HoldingLimits(),
 ) -> PlacedOrder:
     """What the checkout routes call: the page named by its slug (None: the site's cart).
 
@@ -128,6 +164,7 @@ async def checkout_cart(
         idempotency_key=form.idempotency_key,
         expected_fingerprint=form.fingerprint,
         locale=locale,
+        limits=limits,
     )
 
 
@@ -139,6 +176,7 @@ async def place_order(
     idempotency_key: str,
     expected_fingerprint: str,
     locale: str = DEFAULT_LOCALE,
+    limits: HoldingLimits = HoldingLimits(),
 ) -> PlacedOrder:
     """create_order_from_cart(), also saying whether this call made the order."""
     existing = await _order_by_key(session, idempotency_key)
@@ -153,6 +191,19 @@ async def place_order(
             section or build_section(page_id, None, (), ()),
             expected_fingerprint=expected_fingerprint,
         )
+        max_places = None
+        if checked.total_minor > 0:  # a free order is paid at once: it holds nothing unpaid
+            await _take_turn(session, owner)
+            # What the shopper's checkouts that finished while this one waited made: the
+            # same form's order (a double-click), this cart's order (another tab), or one
+            # unpaid order too many.
+            existing = await _order_by_key(session, idempotency_key)
+            if existing is not None:
+                await session.commit()  # nothing written; ends the turn
+                return PlacedOrder(_replayed(existing, owner=owner, page_id=page_id), created=False)
+            await _refuse_if_pending(session, owner=owner, page_id=page_id)
+            await _refuse_if_too_many_unpaid(session, owner=owner, limits=limits)
+            max_places = limits.places_per_slot
         order = _new_order(checked, owner=owner, idempotency_key=idempotency_key, locale=locale)
         session.add(order)
         try:
@@ -167,7 +218,9 @@ async def place_order(
             if winner is not None:
                 return PlacedOrder(_replayed(winner, owner=owner, page_id=page_id), created=False)
             continue
-        await _hold_cart(session, owner=owner, order_id=order.id, checked=checked)
+        await _hold_cart(
+            session, owner=owner, order_id=order.id, checked=checked, max_places=max_places
+        )
         emit_event(session, "order.created", _created_payload(order), aggregate_id=order.public_ref)
         if checked.total_minor == 0:
             await _complete_free_order(session, order)
@@ -181,6 +234,32 @@ async def _refuse_if_pending(session: AsyncSession, *, owner: Owner, page_id: in
     if pending is not None:
         await session.rollback()
         raise CheckoutError("order_pending", number=pending.number)
+
+
+async def _take_turn(session: AsyncSession, owner: Owner) -> None:
+    """Wait until no other checkout of this shopper is in progress (until this transaction
+    ends). Nothing on SQLite, where one transaction writes at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    who = f"user:{owner.user_id}" if owner.user_id is not None else f"session:{owner.session_id}"
+    key = int.from_bytes(hashlib.blake2b(who.encode(), digest_size=4).digest(), signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(_CHECKOUT_LOCK_CLASS, key)))
+
+
+async def _refuse_if_too_many_unpaid(
+    session: AsyncSession, *, owner: Owner, limits: HoldingLimits
+) -> None:
+    """CheckoutError when the shopper has as many unpaid orders (on all pages) as allowed."""
+    unpaid = list(
+        await session.scalars(
+            select(Order.number)
+            .where(orders_of(owner), Order.status == OrderStatus.PENDING)
+            .order_by(Order.created_at, Order.id)
+        )
+    )
+    if len(unpaid) >= limits.unpaid_orders:
+        await session.rollback()
+        raise CheckoutError("unpaid_orders_limit", count=len(unpaid), numbers=", ".join(unpaid))
 
 
 async def _order_by_key(session: AsyncSession, idempotency_key: str) -> Order | None:
@@ -271,7 +350,12 @@ def _new_order(checked: _Checked, *, owner: Owner, idempotency_key: str, locale:
 
 
 async def _hold_cart(
-    session: AsyncSession, *, owner: Owner, order_id: int, checked: _Checked
+    session: AsyncSession,
+    *,
+    owner: Owner,
+    order_id: int,
+    checked: _Checked,
+    max_places: int | None,
 ) -> None:
     """Stamp the lines with the order, then claim the bookings; refusals roll back."""
     seen = [(priced.line.line_id, priced.line.quantity) for priced in checked.product_lines]
@@ -282,10 +366,15 @@ async def _hold_cart(
 
     bookings = {booking.entry_id: booking.title for booking in checked.section.booking_lines}
     try:
-        await services.calendar.claim_entries_for_order(session, owner, list(bookings), order_id)
+        await services.calendar.claim_entries_for_order(
+            session, owner, list(bookings), order_id, max_places=max_places
+        )
     except SlotSoldOut as sold_out:
         await session.rollback()
         raise CheckoutError("slot_sold_out", slot=sold_out.slot_title) from None
+    except HoldingLimitReached as over:
+        await session.rollback()
+        raise CheckoutError("places_limit", slot=over.slot_title, limit=over.limit) from None
     except BookingError as taken:
         await session.rollback()
         slot = bookings.get(taken.entry_id or 0, "a slot")

@@ -42,6 +42,16 @@ MESSAGES: dict[str, str] = {
         "Order {number} from this cart is waiting for payment, so no second order was made. "
         "Pay it below, or give it up to change your cart and check out again."
     ),
+    "places_limit": (
+        "One shopper may hold at most {limit} places of {slot} in orders waiting for payment, "
+        f"and this checkout would hold more. {_NOTHING_ORDERED} Please remove some of those "
+        "bookings from your cart and check out again."
+    ),
+    "unpaid_orders_limit": (
+        "You have {count} orders waiting for payment ({numbers}), as many as one shopper may "
+        f"have at once. {_NOTHING_ORDERED} Please pay one of them or give it up (see Your "
+        "orders), then check out again."
+    ),
 }
 
 # An unknown page is not found; a cart that changed under the form is a conflict; a form
@@ -53,6 +63,8 @@ STATUSES: dict[str, int] = {
     "slot_sold_out": 409,
     "booking_taken": 409,
     "order_pending": 409,
+    "places_limit": 409,
+    "unpaid_orders_limit": 409,
 }
 
 
