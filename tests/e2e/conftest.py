@@ -149,8 +149,8 @@ def open_shopper(
 
     yield new
     if request.node.stash.get(FAILED_KEY, False):
-        failures = _artifacts_root() / "failures"
-        failures.mkdir(parents=True, exist_ok=True)
+        failures = artifacts / "failures"
+        failures.mkdir(exist_ok=True)
         for n, context in enumerate(contexts):
             for m, page in enumerate(context.pages):
                 page.screenshot(path=failures / f"{request.node.name}-{n}-{m}.png", full_page=True)
@@ -179,13 +179,17 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"{len(found.pages)} pages checked: axe-core {version} ({rules} WCAG 2.1 A/AA "
             "rules), no horizontal scrolling at 390 px, focus indicator contrast >= 3:1"
         )
+        journey = None
         for page in found.pages:
+            if page.journey != journey:
+                journey = page.journey
+                write(f"{journey}:")
             contrast = (
                 f"{page.min_focus_contrast:.2f}:1" if page.min_focus_contrast is not None else "-"
             )
             write(
-                f"  {page.journey:<44} {page.label:<34} {page.path:<34} axe 0 violations, "
-                f"{page.focus_stops:>2} focus stops, lowest {contrast}"
+                f"  {page.label:<44} {page.path:<36} axe: 0 violations; "
+                f"{page.focus_stops:>2} focus stops, lowest contrast {contrast}"
             )
         folders = sorted({str(shot.parent) for shot in found.screenshots})
         write(f"screenshots: {len(found.screenshots)} in {', '.join(folders) or '-'}")
