@@ -17,6 +17,10 @@ built on an empty name. So a request whose Host is not a valid `host[:port]` is 
 The guard sits inside the proxy fix (`shared/base_app.py`), so behind trusted proxies it
 checks the Host the app will use: the X-Forwarded-Host the fix took, and the scheme it took
 from X-Forwarded-Proto, which must be `http` or `https`. It costs one compiled regex.
+
+One more thing raises at the same place: the query string, which Quart decodes as UTF-8 to
+bind the URL map. HTTP/1.1 cannot carry a byte that is not ASCII there (h11 refuses it), but
+HTTP/2, which hypercorn speaks on the same port, can: such a query string is a 400 too.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ _MAX_NAME = 253
 _MAX_HOST = _MAX_NAME + 1 + 6
 _SCHEMES = frozenset({"http", "https"})
 
-HOST = "Host"
-FORWARDED_PROTO = "X-Forwarded-Proto"
+HOST = "Host header"
+FORWARDED_PROTO = "X-Forwarded-Proto header"
+QUERY = "query string"
 
 
 def valid_host(value: bytes) -> bool:
@@ -68,8 +73,8 @@ def valid_host(value: bytes) -> bool:
 
 
 def refusal(scope: Scope) -> tuple[str, bytes] | None:
-    """(the header, the value refused) when the request's Host or scheme is malformed;
-    None when it may go on."""
+    """(what is malformed, the value refused) when the request's Host, scheme or query
+    string is malformed; None when it may go on."""
     hosts = [value for name, value in scope.get("headers", ()) if name.lower() == b"host"]
     if len(hosts) > 1:
         return HOST, b", ".join(hosts)
@@ -78,6 +83,12 @@ def refusal(scope: Scope) -> tuple[str, bytes] | None:
     scheme = scope.get("scheme", "http")
     if scheme not in _SCHEMES and not (scope["type"] == "websocket" and scheme in ("ws", "wss")):
         return FORWARDED_PROTO, str(scheme).encode("utf-8", "backslashreplace")
+    query = scope.get("query_string", b"")
+    if not query.isascii():
+        try:
+            query.decode("utf-8")
+        except UnicodeDecodeError:
+            return QUERY, query
     return None
 
 
@@ -91,9 +102,9 @@ class HostGuard:
         if scope["type"] in ("http", "websocket"):
             refused = refusal(scope)
             if refused is not None:
-                header, value = refused
-                log.warning("400 for a malformed %s header: %r", header, value[:100])
-                await _answer_400(scope, receive, send, f"Bad Request: malformed {header} header")
+                what, value = refused
+                log.warning("400 for a malformed %s: %r", what, value[:100])
+                await _answer_400(scope, receive, send, f"Bad Request: malformed {what}")
                 return
         await self.app(scope, receive, send)
 

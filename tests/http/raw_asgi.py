@@ -40,6 +40,7 @@ async def send_raw(
     body: bytes = b"",
     *,
     scheme: str = "http",
+    query_string: bytes = b"",
 ) -> RawResponse:
     scope = {
         "type": "http",
@@ -49,7 +50,7 @@ async def send_raw(
         "scheme": scheme,
         "path": path,
         "raw_path": path.encode("ascii"),
-        "query_string": b"",
+        "query_string": query_string,
         "root_path": "",
         "headers": [(name.lower(), value) for name, value in headers],
         "client": ("127.0.0.1", 50000),

@@ -21,6 +21,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 from quart import Quart
 from sqlalchemy import select
@@ -166,6 +169,21 @@ async def test_a_malformed_host_is_a_plain_400_with_one_warning_line_and_no_trac
     assert wrong == []
 
 
+async def test_a_query_string_that_is_not_utf8_is_a_400_with_no_traceback(  # type: ignore[no-untyped-def]
+    served, caplog
+) -> None:
+    # HTTP/2 carries such bytes (HTTP/1.1 does not): Quart decoded them before any handler.
+    caplog.set_level(logging.INFO)
+    host = [(b"host", b"cart.example")]
+
+    latin1 = await send_raw(served, "GET", "/healthz", host, query_string=b"q=caf\xe9")
+    utf8 = await send_raw(served, "GET", "/healthz", host, query_string="q=café".encode())
+
+    assert (latin1.status, latin1.body) == (400, b"Bad Request: malformed query string")
+    assert utf8.status == 200
+    assert no_trace_nor_error(caplog)
+
+
 async def test_two_host_headers_are_a_400(served) -> None:  # type: ignore[no-untyped-def]
     response = await get(served, "/healthz", (b"host", b"cart.example"), (b"host", b"evil.example"))
 
@@ -207,8 +225,9 @@ async def test_a_request_refused_for_its_host_changes_nothing(  # type: ignore[n
     )
     await db.rollback()
     stored = (await db.scalars(select(CartItem.id))).all()
+    # APP_URL_CART's host: development takes forms on that one name only.
     added = await send_raw(
-        served, "POST", "/cart/add", [(b"host", b"cart.example"), *form_headers], body
+        served, "POST", "/cart/add", [(b"host", b"127.0.0.1:8002"), *form_headers], body
     )
 
     assert refused.status == 400 and stored == []
@@ -295,6 +314,30 @@ def raw_http(port: int, request: bytes) -> bytes:
     return answer
 
 
+def h2c_get(port: int, path: bytes, authority: bytes) -> tuple[bytes | None, bytes]:
+    """(status, body) of a GET over HTTP/2 without TLS (prior knowledge), which hypercorn
+    speaks on the same port as HTTP/1.1."""
+    client = h2.connection.H2Connection(
+        h2.config.H2Configuration(client_side=True, header_encoding=None)
+    )
+    client.initiate_connection()
+    headers = [(b":method", b"GET"), (b":scheme", b"http"), (b":authority", authority)]
+    client.send_headers(1, [*headers, (b":path", path)], end_stream=True)
+    status, body = None, b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(client.data_to_send())
+        while chunk := connection.recv(65536):
+            for event in client.receive_data(chunk):
+                if isinstance(event, h2.events.ResponseReceived):
+                    status = dict(event.headers).get(b":status")
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                    return status, body
+            connection.sendall(client.data_to_send())
+    return status, body
+
+
 @pytest.fixture
 def hypercorn(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """`hypercorn app:app` on a free port, in development mode explicitly as `make run`
@@ -309,6 +352,8 @@ def hypercorn(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         "SECRET_KEY": "h" * 32,
         "BACKGROUND_JOBS": "false",
         "TRUSTED_PROXY_HOPS": "0",
+        # Its own address: development takes forms on APP_URL_CART's host and port only.
+        "APP_URL_CART": f"http://127.0.0.1:{port}",
     }
     env.pop("REDIS_URL", None)
     with log_path.open("wb") as log:
@@ -336,7 +381,7 @@ def hypercorn(tmp_path: Path) -> Iterator[tuple[int, Path]]:
             process.wait(timeout=5)
 
 
-def test_hypercorn_answers_a_malformed_host_400_and_an_unsafe_next_with_the_cart(  # type: ignore[no-untyped-def]
+def test_hypercorn_answers_a_malformed_host_or_query_400_and_an_unsafe_next_with_the_cart(  # type: ignore[no-untyped-def]
     hypercorn,
 ) -> None:
     port, log_path = hypercorn
@@ -350,24 +395,37 @@ def test_hypercorn_answers_a_malformed_host_400_and_an_unsafe_next_with_the_cart
     good = raw_http(
         port, b"GET /healthz HTTP/1.1\r\nHost: cart.example\r\nConnection: close\r\n\r\n"
     )
+    h2_long_label = h2c_get(port, b"/healthz", b"a" * 64 + b".example")
+    h2_latin1_query = h2c_get(port, b"/healthz?q=caf\xe9", b"cart.example")
     # A checkout refused (its form expired) goes back to `next`: a vertical tab in it.
     cookie = session_cookie(_signer("h" * 32), {"csrf_token": TOKEN})
     body = urlencode({"csrf_token": TOKEN, "next": "/cart/\x0b", "checkout_key": "x"}).encode()
     unsafe_next = raw_http(
         port,
-        b"POST /cart/checkout HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        b"Cookie: " + cookie + b"\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
+        b"\r\n".join(
+            [
+                b"POST /cart/checkout HTTP/1.1",
+                b"Host: 127.0.0.1:%d" % port,
+                b"Connection: close",
+                b"Cookie: " + cookie,
+                b"Content-Type: application/x-www-form-urlencoded",
+                b"Content-Length: %d" % len(body),
+                b"",
+                body,
+            ]
+        ),
     )
 
     assert long_label.startswith(b"HTTP/1.1 400 ") and long_label.endswith(BAD_HOST)
     assert underscore.startswith(b"HTTP/1.1 400 ")
     assert good.startswith(b"HTTP/1.1 200 ")
+    assert h2_long_label == (b"400", BAD_HOST)
+    assert h2_latin1_query == (b"400", b"Bad Request: malformed query string")
     assert unsafe_next.startswith(b"HTTP/1.1 303 ") and b"\r\nlocation: /cart/\r\n" in unsafe_next
     log = log_path.read_text(errors="replace")
     assert "Traceback" not in log and "Error in ASGI" not in log, log
-    assert log.count("400 for a malformed Host header") == 2, log
+    assert log.count("400 for a malformed Host header") == 3, log
+    assert log.count("400 for a malformed query string") == 1, log
 
 
 def _signer(secret_key: str) -> Quart:
