@@ -19,6 +19,7 @@ from bp.cart.services.payment_settings import SumUpClients
 from bp.order_ops.expire import ExpiryRound, expire_unpaid_orders
 from bp.order_ops.reconcile import ReconcileRound, reconcile_payments
 from shared.config import Settings
+from shared.errors import database_unreachable, describe
 from shared.models import utcnow
 
 log = logging.getLogger("cart.jobs")
@@ -90,8 +91,15 @@ async def run_jobs_forever(
     while not stop.is_set():
         try:
             await run_jobs_once(sessionmaker, client_for, settings, now=clock())
-        except Exception:
-            log.exception("order jobs round failed; trying again in %gs", interval)
+        except Exception as error:
+            if database_unreachable(error):  # one line: an outage is no bug to trace
+                log.warning(
+                    "order jobs round failed, database unreachable: %s; trying again in %gs",
+                    describe(error),
+                    interval,
+                )
+            else:
+                log.exception("order jobs round failed; trying again in %gs", interval)
         try:
             await asyncio.wait_for(stop.wait(), interval)
         except TimeoutError:

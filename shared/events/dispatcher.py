@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.errors import database_unreachable, describe
 from shared.events.claims import (
     ClaimedEvent,
     DispatchPolicy,
@@ -181,8 +182,15 @@ async def run_dispatcher(
     while not stop.is_set():
         try:
             report = await dispatch_once(sessionmaker, targets, policy=policy)
-        except Exception:  # the database away, say: keep trying, leases cover the gap
-            log.exception("event dispatch round failed; next in %gs", error_pause_seconds)
+        except Exception as error:  # the database away, say: keep trying, leases cover the gap
+            if database_unreachable(error):  # one line: an outage is no bug to trace
+                log.warning(
+                    "event dispatch round failed, database unreachable: %s; next in %gs",
+                    describe(error),
+                    error_pause_seconds,
+                )
+            else:
+                log.exception("event dispatch round failed; next in %gs", error_pause_seconds)
             pause = error_pause_seconds
         else:
             pause = 0.0 if report.claimed else idle_seconds
