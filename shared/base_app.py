@@ -24,6 +24,7 @@ from shared.money import format_money
 from shared.redis_client import init_redis
 from shared.request_id import configure_logging, init_request_id
 from shared.security_headers import init_security_headers
+from shared.session_shape import init_session_shape
 
 MAX_REQUEST_BYTES = 256 * 1024  # forms are small; anything larger is refused with 413
 
@@ -63,6 +64,7 @@ def create_base_app(
     init_db(app)
     init_redis(app)
     init_http_client(app)
+    init_session_shape(app)  # before anything flashes or renders
     init_csrf(app)
     init_security_headers(app, extra_form_actions=extra_form_actions)
     init_error_pages(app)
