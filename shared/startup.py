@@ -45,8 +45,13 @@ def _hypercorn_worker_frame() -> FrameType | None:
 
 
 def _stop_hypercorn_parent(worker: FrameType) -> None:
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid != os.getppid():
+        # Gone already (another worker of `--workers N` stopped it): this process now
+        # belongs to whoever adopted it, which is never to be signalled.
+        return
     semaphores = _semaphore_names(worker.f_locals.get("shutdown_event"))
-    os.kill(os.getppid(), signal.SIGKILL)
+    os.kill(parent.pid, signal.SIGKILL)
     for name in semaphores:
         try:
             SemLock._cleanup(name)  # type: ignore[attr-defined]
