@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-e2e migrate seed lint bench clean
+.PHONY: run test test-e2e test-faults migrate seed lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -43,6 +43,13 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 
 test-e2e: $(VENV)/.installed-e2e node_modules/axe-core/axe.min.js
 	CART_E2E=1 $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# Real faults (tests/faults/): PostgreSQL restarted (a cluster of the test's own, made by
+# initdb/pg_ctl), Redis stopped and frozen (redis-server of its own), SumUp unreachable and
+# slow, the app SIGKILLed, each under hypercorn. PostgreSQL and Redis only: TEST_DATABASE_URL
+# (its public schema is dropped: CI gives it test_faults); skipped, with the reason, without.
+test-faults: $(VENV)/.installed
+	CART_FAULTS=1 $(BIN)/python -m pytest tests/faults -rs $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
