@@ -27,10 +27,11 @@ async def shop(app, client, factory: Factory, engine: AsyncEngine, settings: Set
 
 
 @pytest.fixture(autouse=True)
-def quieter_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+def quieter_logs(request: pytest.FixtureRequest) -> Iterator[None]:
     """Hundreds of requests a test: a failure's report shows the warnings, not every INFO
     line (the harness reads every record itself, whatever its level)."""
-    caplog.handler.setLevel(logging.WARNING)
+    if request.config.pluginmanager.has_plugin("logging"):
+        request.getfixturevalue("caplog").handler.setLevel(logging.WARNING)
     streams = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
     levels = [h.level for h in streams]
     for handler in streams:
