@@ -9,15 +9,17 @@ numbers, exponents, unicode digits, NUL, percent-encodings, other origins, very 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from werkzeug.routing import Rule
 
-from tests.fuzz.harness import FuzzRequest
+from tests.fuzz.harness import STATS, FuzzRequest
 from tests.fuzz.shop import ANON_NOBODY, HOST, SANDBOX_AUTH, Shop
 
 ODD_METHODS = (
@@ -85,6 +87,31 @@ URL_FIELDS = frozenset({"next", "return_url", "redirect_url"})
 ACTIONS = ("keep", "keep", "keep", "drop", "odd", "twice")  # what a tampered form does a field
 URL_FIELD_ACTIONS = ("keep", "odd", "odd", "drop", "twice")
 _ARGUMENT = re.compile(r"<(?:([a-zA-Z_][\w]*)(?:\([^)]*\))?:)?([a-zA-Z_][\w]*)>")
+
+# --- How long ---------------------------------------------------------------------------
+
+# FUZZ_EXAMPLES_SCALE multiplies every test's number of examples (e.g. 5 for a longer hunt).
+SCALE = float(os.environ.get("FUZZ_EXAMPLES_SCALE", "1"))
+# FUZZ_SHRINK=0 reports each failure as first met, without shrinking it (a quicker survey).
+PHASES = tuple(
+    p for p in Phase if os.environ.get("FUZZ_SHRINK", "1") != "0" or p is not Phase.shrink
+)
+
+
+def fuzz_settings(examples: int) -> Any:
+    """The same examples every run (derandomized), so many of them, no deadline."""
+    return settings(
+        max_examples=max(1, int(examples * SCALE)),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=False,
+        phases=PHASES,
+        # One shop for all the examples of a test is the point: it is put back after each
+        # request that changed it. Slow or large draws are expected of odd requests.
+        suppress_health_check=list(HealthCheck),
+    )
+
 
 # --- Text ----------------------------------------------------------------------------------
 
@@ -268,6 +295,7 @@ class Strategies:
         )
         self.route_requests = st.composite(self._route_request)()
         self.redirect_requests = st.composite(self._redirect_request)()
+        self.proxied_requests = st.composite(self._proxied_request)()
         self.form_requests = st.composite(self._form_request)()
         self.json_requests = st.composite(self._json_request)()
 
@@ -519,6 +547,18 @@ class Strategies:
             content_type=content_type,
         )
 
+    def _proxied_request(self, draw: Any) -> FuzzRequest:
+        """A route request as a trusted reverse proxy passes it on: X-Forwarded-For, -Proto
+        and -Host, each odd or not, replacing any the client sent."""
+        request = self._route_request(draw)
+        forwarded = [(n, v) for n, v in request.headers if not n.startswith("X-Forwarded-")]
+        for name, plain in FORWARDED.items():
+            if rarely(draw, 5):
+                continue
+            odd = rarely(draw, 3)
+            forwarded.append((name, draw(self.optional_headers[name] if odd else plain)))
+        return replace(request, headers=tuple(forwarded))
+
     def _form_request(self, draw: Any) -> FuzzRequest:
         """A form a page rendered, posted back as rendered or changed: fields dropped, odd,
         added or repeated, another shopper's session, another token, another target."""
@@ -645,7 +685,16 @@ JSON_ENDPOINTS = (  # (method, path, the body it takes)
 )
 
 
+# What a reverse proxy in front says of the browser's request, when all is well.
+FORWARDED = {
+    "X-Forwarded-For": st.sampled_from(("203.0.113.7", "203.0.113.7, 10.0.0.1")),
+    "X-Forwarded-Proto": st.sampled_from(("https", "http")),
+    "X-Forwarded-Host": st.sampled_from((HOST, "127.0.0.1:8002")),
+}
+
+
 def strategies_for(shop: Shop) -> Strategies:
     if shop.strategies is None:
         shop.strategies = Strategies(shop)
+        STATS.routes = len(shop.strategies.rules)
     return shop.strategies  # type: ignore[no-any-return]

@@ -13,41 +13,19 @@ request and printed as it would go on the wire.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import STATS, timed
+from tests.fuzz.harness import timed
 from tests.fuzz.shop import Shop
-from tests.fuzz.strategies import strategies_for
-
-SCALE = float(os.environ.get("FUZZ_EXAMPLES_SCALE", "1"))
-# FUZZ_SHRINK=0 reports each failure as first met, without shrinking it (a quicker survey).
-PHASES = tuple(
-    p for p in Phase if os.environ.get("FUZZ_SHRINK", "1") != "0" or p is not Phase.shrink
-)
+from tests.fuzz.strategies import fuzz_settings, strategies_for
 
 
-def fuzz_settings(examples: int) -> Any:
-    return settings(
-        max_examples=max(1, int(examples * SCALE)),
-        deadline=None,
-        derandomize=True,
-        database=None,
-        print_blob=False,
-        phases=PHASES,
-        # One shop for all the examples of a test is the point: it is put back after each
-        # request that changed it. Slow or large draws are expected of odd requests.
-        suppress_health_check=list(HealthCheck),
-    )
-
-
-@fuzz_settings(900)
+@fuzz_settings(700)
 @given(data=st.data())
 async def test_every_route_and_method_survives_odd_requests(shop: Shop, data: Any) -> None:
-    STATS.routes = len(strategies_for(shop).rules)
     with timed("every route and method"):
         await shop.run(data.draw(strategies_for(shop).route_requests, label="request"))
 
