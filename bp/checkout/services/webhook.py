@@ -51,6 +51,9 @@ def parse_webhook(body: bytes) -> WebhookNotice:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WebhookRejected("not JSON") from None
+    except RecursionError:
+        # Arrays nested thousands deep fit in the size limit; Python's parser gives up.
+        raise WebhookRejected("JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise WebhookRejected("not a JSON object")
     event_type = data.get("event_type")
