@@ -17,6 +17,9 @@ def _info(post: Post) -> PageInfo:
 
 class SqlBlogService:
     async def page_by_slug(self, session: AsyncSession, slug: str) -> PageInfo | None:
+        if "\x00" in slug:
+            # No stored slug can hold one (PostgreSQL refuses NUL in text, as a query error).
+            return None
         post = await session.scalar(select(Post).where(Post.slug == slug))
         return _info(post) if post else None
 

@@ -22,6 +22,16 @@ async def test_page_by_slug_and_by_id_return_the_page_or_none(
     assert await blog.page_by_id(db, page.id + 1000) is None
 
 
+async def test_a_slug_with_a_nul_names_no_page_and_is_no_error(
+    blog: BlogService, factory: Factory, db: AsyncSession
+) -> None:
+    await factory.page(slug="bakery", title="The bakery")
+
+    # PostgreSQL refuses a NUL in a query's text: the fuzz test found it a 500 on /shop/.
+    assert await blog.page_by_slug(db, "bakery\x00") is None
+    assert await blog.page_by_slug(db, "\x00") is None
+
+
 async def test_pages_by_ids_fetches_many_in_one_query_and_skips_unknown_ids(
     blog: BlogService, factory: Factory, db: AsyncSession, query_counter: QueryCounter
 ) -> None:
