@@ -30,6 +30,7 @@ MODES = ("development", "production")
 
 SUMUP_PRODUCTION_API = "https://api.sumup.com"
 SANDBOX_PATH = "/sumup-sandbox"
+SANDBOX_STORES = ("database", "memory")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class SumUpSettings:
     secrets_file: Path | None = None
     checkout_reference_prefix: str = "coop"
     timeout_seconds: float = 10.0
+    # Where the sandbox keeps its checkouts (SUMUP_SANDBOX_STORE): "database", tables of its
+    # own that every process sees (sumup/sandbox_db.py), or "memory", this process's only.
+    sandbox_store: str = "database"
 
 
 @dataclass(frozen=True)
@@ -338,6 +342,11 @@ def _sumup_settings(src: _Source, *, production: bool) -> SumUpSettings:
             "SUMUP_TIMEOUT_SECONDS",
             src.get("SUMUP_TIMEOUT_SECONDS", "sumup", "timeout_seconds", default=10),
             high=MAX_SUMUP_TIMEOUT_SECONDS,
+        ),
+        sandbox_store=check.choice(
+            "SUMUP_SANDBOX_STORE",
+            src.get("SUMUP_SANDBOX_STORE", "sumup", "sandbox_store", default="database"),
+            SANDBOX_STORES,
         ),
     )
 

@@ -87,6 +87,14 @@ def flag(name: str, value: Any) -> bool:
     raise ConfigError(f"{name} must be true or false, not {shown(value)}")
 
 
+def choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """One of a few words, as written in lower case."""
+    word = value.strip().lower() if isinstance(value, str) else ""
+    if word not in choices:
+        raise ConfigError(f"{name} must be {' or '.join(choices)}, not {shown(value)}")
+    return word
+
+
 def text(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{name} must be text, not {shown(value)}")

@@ -11,6 +11,10 @@ decides. The client code path is the one used with SumUp; only the base URL and 
 Never in production: app.py registers it only when settings.sumup.sandbox, which the
 settings never set in production mode, and init_sumup_sandbox refuses production too.
 
+Its checkouts are kept where SUMUP_SANDBOX_STORE says (sumup/sandbox_backend.py): in the
+app's database by default, so that every process of a development deployment answers every
+checkout (hypercorn --workers N, several hosts behind a proxy), or in this process's memory.
+
 Bounded like SumUp (sandbox_store.py says how): a return_url or redirect_url off the cart
 service's own origin is refused at create and, checked again when the shopper pays, never
 posted to nor sent to; bodies are at most MAX_BODY_BYTES and their numbers are never
@@ -42,10 +46,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from shared.base_app import settings_of
 from shared.config import SANDBOX_PATH
 from shared.csrf import csrf_exempt
+from shared.db import engine_of
 from shared.http_client import http_client_of
 from sumup.client import dumps_exact
 from sumup.credentials import SANDBOX_API_KEY
 from sumup.factory import sumup_api_base
+from sumup.sandbox_backend import STORE_KEY, SandboxBackend, backend_of
+from sumup.sandbox_db import DatabaseSandboxStore
 from sumup.sandbox_store import (
     DECLINE_BUTTON,
     TEST_CARD_DECLINES,
@@ -63,7 +70,6 @@ from sumup.sandbox_store import (
 
 log = logging.getLogger(__name__)
 
-STORE_KEY = "sumup_sandbox"
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 # A create or refund body is a few hundred bytes; anything over this is refused (400).
 MAX_BODY_BYTES = 16 * 1024
@@ -72,9 +78,15 @@ bp = Blueprint("sumup_sandbox", __name__, url_prefix=SANDBOX_PATH, template_fold
 
 
 def init_sumup_sandbox(app: Quart) -> None:
-    if settings_of(app).production:
+    settings = settings_of(app)
+    if settings.production:
         raise RuntimeError("the SumUp sandbox is never served in production mode")
-    app.extensions[STORE_KEY] = SandboxStore(own_origin=_cart_origin(app))
+    if settings.sumup.sandbox_store == "memory":
+        app.extensions[STORE_KEY] = SandboxStore(own_origin=_cart_origin(app))
+    else:
+        app.extensions[STORE_KEY] = DatabaseSandboxStore(
+            lambda: engine_of(app), own_origin=_cart_origin(app)
+        )
     app.register_blueprint(bp)
 
 
@@ -84,12 +96,14 @@ def _cart_origin(app: Quart) -> str | None:
     return settings_of(app).app_urls.get("cart")
 
 
-def sandbox_store(app: Quart) -> SandboxStore:
+def sandbox_store(app: Quart) -> Any:
+    """The app's store itself: a SandboxStore (memory; what the in-process tests read and
+    steer) or a DatabaseSandboxStore."""
     return app.extensions[STORE_KEY]
 
 
-def _store() -> SandboxStore:
-    return sandbox_store(current_app)  # type: ignore[arg-type]
+def _store() -> SandboxBackend:
+    return backend_of(current_app)  # type: ignore[arg-type]
 
 
 def _json(status: int, data: Any, content_type: str = "application/json") -> Response:
@@ -172,35 +186,35 @@ async def _body(refused: Callable[[], SandboxRefusal]) -> Any:
 @csrf_exempt
 async def create_checkout() -> Response:
     _require_key()
-    checkout = _store().create(await _body(_bad_body))
+    checkout = await _store().create(await _body(_bad_body))
     return _json(201, _checkout_json(checkout, detailed=False))
 
 
 @bp.get("/v0.1/checkouts")
 async def list_checkouts() -> Response:
     _require_key()
-    found = _store().find(request.args.get("checkout_reference"))
+    found = await _store().find(request.args.get("checkout_reference"))
     return _json(200, [_checkout_json(c, detailed=True) for c in found])
 
 
 @bp.get("/v0.1/checkouts/<checkout_id>")
 async def get_checkout(checkout_id: str) -> Response:
     _require_key()
-    return _json(200, _checkout_json(_store().get(checkout_id), detailed=True))
+    return _json(200, _checkout_json(await _store().get(checkout_id), detailed=True))
 
 
 @bp.delete("/v0.1/checkouts/<checkout_id>")
 @csrf_exempt
 async def deactivate_checkout(checkout_id: str) -> Response:
     _require_key()
-    return _json(200, _checkout_json(_store().deactivate(checkout_id), detailed=False))
+    return _json(200, _checkout_json(await _store().deactivate(checkout_id), detailed=False))
 
 
 @bp.post("/v1.0/merchants/<merchant_code>/payments/<transaction_id>/refunds")
 @csrf_exempt
 async def refund_transaction(merchant_code: str, transaction_id: str) -> Response:
     _require_key()
-    _store().refund(merchant_code, transaction_id, await _body(_bad_refund_body))
+    await _store().refund(merchant_code, transaction_id, await _body(_bad_refund_body))
     return _json(201, {})
 
 
@@ -212,7 +226,7 @@ async def refund_transaction(merchant_code: str, transaction_id: str) -> Respons
 async def expire_checkout(checkout_id: str) -> Response:
     """What SumUp does when a checkout's 30 minutes are over: EXPIRED, and a webhook."""
     _require_key()
-    checkout = _store().expire(checkout_id)
+    checkout = await _store().expire(checkout_id)
     await send_webhook(checkout)
     return _json(200, _checkout_json(checkout, detailed=True))
 
@@ -222,7 +236,7 @@ async def expire_checkout(checkout_id: str) -> Response:
 async def resend_webhook(checkout_id: str) -> Response:
     """SumUp's retry of a webhook, on demand."""
     _require_key()
-    checkout = _store().get(checkout_id)
+    checkout = await _store().get(checkout_id)
     await send_webhook(checkout, force=True)
     return _json(200, _checkout_json(checkout, detailed=True))
 
@@ -230,9 +244,9 @@ async def resend_webhook(checkout_id: str) -> Response:
 # --- The hosted payment page ----------------------------------------------------------
 
 
-def _checkout_or_404(checkout_id: str) -> SandboxCheckout:
+async def _checkout_or_404(checkout_id: str) -> SandboxCheckout:
     try:
-        return _store().get(checkout_id)
+        return await _store().get(checkout_id)
     except SandboxRefusal:
         abort(404)
 
@@ -265,7 +279,7 @@ async def _page(
 
 @bp.get("/pay/<checkout_id>")
 async def pay_page(checkout_id: str) -> str:
-    return await _page(_checkout_or_404(checkout_id))
+    return await _page(await _checkout_or_404(checkout_id))
 
 
 @bp.post("/pay/<checkout_id>/pay")
@@ -273,7 +287,7 @@ async def pay(checkout_id: str) -> Any:
     """Pay with the card typed on the page. A card number that is not one of the test
     cards re-shows the page (400) and changes nothing. A Pay posted without the field at
     all (a test, a script) pays with the prefilled card, as a shopper who changed nothing."""
-    checkout = _checkout_or_404(checkout_id)
+    checkout = await _checkout_or_404(checkout_id)
     typed = (await request.form).get(CARD_FIELD)
     card = TEST_CARD_PAYS
     if typed is not None and checkout.payable:
@@ -292,7 +306,7 @@ async def pay(checkout_id: str) -> Any:
 
 @bp.post("/pay/<checkout_id>/decline")
 async def decline(checkout_id: str) -> Any:
-    return await _attempt(_checkout_or_404(checkout_id), succeed=False)
+    return await _attempt(await _checkout_or_404(checkout_id), succeed=False)
 
 
 async def _attempt(
@@ -302,9 +316,10 @@ async def _attempt(
     decline_reason: str = DECLINE_BUTTON,
     stay: bool = False,
 ) -> Any:
-    attempts_before = len(checkout.transactions)
-    _store().pay(checkout.id, succeed=succeed, decline_reason=decline_reason)
-    if len(checkout.transactions) > attempts_before:
+    checkout, paid_or_declined = await _store().pay(
+        checkout.id, succeed=succeed, decline_reason=decline_reason
+    )
+    if paid_or_declined:
         await send_webhook(checkout)
     page = url_for("sumup_sandbox.pay_page", checkout_id=checkout.id)
     target = page if stay else (_back_url(checkout) or page)

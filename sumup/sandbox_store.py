@@ -1,12 +1,17 @@
 """The sandbox's checkouts: what SumUp keeps, and SumUp's rules for changing it.
 
-Kept in memory on the app (app.extensions), one store per process. That suits what the
-sandbox is for: the embedded default (`make run`: one hypercorn worker) and the tests (a
-fresh store per app, so tests cannot see each other's checkouts). It is never used in
-production, where SumUp keeps this state. With several workers each would have its own
-store, so the embedded default runs one. Every change is a synchronous method (no await
-between reading and writing), so concurrent requests on the event loop cannot interleave
-inside one.
+The rules are functions on one checkout (new_checkout, refresh, pay_checkout, ...), kept by
+one of two stores:
+
+- SandboxStore, here: one process's memory (SUMUP_SANDBOX_STORE=memory). The in-process
+  tests use it (a fresh store per app, so tests cannot see each other's checkouts, and they
+  read and steer it directly). Every change is a synchronous method (no await between
+  reading and writing), so concurrent requests on the event loop cannot interleave inside one.
+- DatabaseSandboxStore (sumup/sandbox_db.py): tables of the sandbox's own in the app's
+  database (SUMUP_SANDBOX_STORE=database, the default), so that every process of a
+  development deployment (hypercorn --workers N, several hosts) sees every checkout.
+
+Neither exists in production, where SumUp keeps this state.
 
 Bounded, because anyone who reaches the app can call it (the sandbox key is no secret):
 at most `max_checkouts` checkouts (the oldest finished one goes first to make room for a
@@ -221,6 +226,17 @@ def _problem(status: int, title: str, detail: str) -> SandboxRefusal:
 
 
 NOT_FOUND = ("NOT_FOUND", "Resource not found")
+
+
+def checkout_not_found() -> SandboxRefusal:
+    return _error(404, *NOT_FOUND)
+
+
+def invalid(param: str) -> SandboxRefusal:
+    """SumUp's 400 for a field it cannot take."""
+    return _error(400, "INVALID", "Validation error", param)
+
+
 _REFUND_AMOUNT: dict[AmountProblem, str] = {
     "not_a_number": "amount must be a plain number in major units",
     "not_positive": "amount must be greater than zero",
@@ -319,7 +335,178 @@ class SandboxCheckout:
         return data
 
 
+# --- SumUp's rules, on one checkout ---------------------------------------------------
+# Shared by both stores: SandboxStore below (one process's memory) and
+# DatabaseSandboxStore (sumup/sandbox_db.py: every process of a development deployment).
+# Each takes the checkout as read and changes it in place; the store keeps the result.
+
+
+def new_checkout(body: Any, *, own_origin: str | None, now: datetime) -> SandboxCheckout:
+    """The checkout a create body asks for, or the SandboxRefusal SumUp would answer.
+    Whether its reference is taken is the store's to say (duplicated_checkout)."""
+    if not isinstance(body, dict):
+        raise _error(400, "INVALID", "Validation error", "body")
+    for name in ("checkout_reference", "amount", "currency", "merchant_code"):
+        if body.get(name) in (None, ""):
+            raise _error(400, "MISSING", "Validation error", name)
+    reference, merchant_code = body["checkout_reference"], body["merchant_code"]
+    if not isinstance(reference, str) or len(reference) > MAX_REFERENCE:
+        raise _error(400, "INVALID", "Validation error", "checkout_reference")
+    if not isinstance(merchant_code, str) or len(merchant_code) > MAX_MERCHANT_CODE:
+        raise _error(400, "INVALID", "Validation error", "merchant_code")
+    currency = body["currency"]
+    if not isinstance(currency, str) or currency not in CURRENCIES:
+        raise _error(400, "INVALID", "Validation error", "currency")
+    amount = _amount(body["amount"], currency)
+    for name, longest in (
+        ("description", MAX_DESCRIPTION),
+        ("return_url", MAX_URL),
+        ("redirect_url", MAX_URL),
+    ):
+        value = body.get(name)
+        if value is not None and not (isinstance(value, str) and len(value) <= longest):
+            raise _error(400, "INVALID", "Validation error", name)
+    # The webhook and the shopper go only to the cart service itself: a URL anywhere
+    # else is refused, and nothing is stored.
+    for name in ("return_url", "redirect_url"):
+        if body.get(name) and not same_origin(body[name], own_origin):
+            raise _error(400, "INVALID", "Validation error", name)
+    hosted = body.get("hosted_checkout")
+    if hosted is not None and not (
+        isinstance(hosted, dict) and isinstance(hosted.get("enabled"), bool)
+    ):
+        raise _error(400, "INVALID", "Validation error", "hosted_checkout.enabled")
+    return SandboxCheckout(
+        id=str(uuid.uuid4()),
+        checkout_reference=reference,
+        amount=amount,
+        currency=currency,
+        merchant_code=merchant_code,
+        description=body.get("description"),
+        return_url=body.get("return_url") or None,
+        redirect_url=body.get("redirect_url") or None,
+        hosted=bool(hosted and hosted["enabled"]),
+        created=now,
+    )
+
+
+def duplicated_checkout() -> SandboxRefusal:
+    return _error(
+        409,
+        "DUPLICATED_CHECKOUT",
+        "Checkout with this checkout reference and pay to email already exists",
+    )
+
+
+def _amount(value: Any, currency: str) -> Decimal:
+    """SumUp's rules as the sandbox keeps them: a plain positive number in major units,
+    no finer than the currency's minor unit, at most MAX_AMOUNT_MINOR."""
+    try:
+        return minor_to_major(read_amount(value, currency), currency)
+    except BadAmount:
+        raise _error(400, "INVALID", "Validation error", "amount") from None
+
+
+def session_over(checkout: SandboxCheckout, now: datetime) -> bool:
+    """Past the 30 minutes a hosted checkout lives."""
+    return now > checkout.created + HOSTED_SESSION
+
+
+def finished(checkout: SandboxCheckout, now: datetime) -> bool:
+    """Paid or expired (or past its 30 minutes): nobody pays it any more."""
+    return checkout.status in ("PAID", "EXPIRED") or session_over(checkout, now)
+
+
+def refresh(checkout: SandboxCheckout, now: datetime) -> SandboxCheckout:
+    """As SumUp shows it now: a pending or failed checkout past its 30 minutes is EXPIRED."""
+    if checkout.status in ("PENDING", "FAILED") and session_over(checkout, now):
+        checkout.status = "EXPIRED"
+    return checkout
+
+
+def deactivate_checkout(checkout: SandboxCheckout) -> None:
+    if checkout.status == "PAID":
+        raise _error(409, "CHECKOUT_PROCESSED", "Checkout is already processed")
+    checkout.status = "EXPIRED"
+
+
+def pay_checkout(
+    checkout: SandboxCheckout, *, succeed: bool, decline_reason: str, now: datetime
+) -> bool:
+    """One payment attempt on the hosted page; whether one was made. A paid or expired
+    checkout cannot be paid again; a failed one can, up to MAX_ATTEMPTS attempts in all.
+    The amount never decides the outcome."""
+    if not checkout.payable:
+        return False
+    checkout.transactions.append(
+        SandboxTransaction(
+            id=str(uuid.uuid4()),
+            transaction_code="T" + uuid.uuid4().hex[:9].upper(),
+            amount=checkout.amount,
+            currency=checkout.currency,
+            merchant_code=checkout.merchant_code,
+            status="SUCCESSFUL" if succeed else "FAILED",
+            timestamp=now,
+            decline_reason=None if succeed else decline_reason,
+        )
+    )
+    checkout.status = "PAID" if succeed else "FAILED"
+    return True
+
+
+def expire_checkout(checkout: SandboxCheckout) -> None:
+    """What SumUp does when the 30 minutes are over (a paid checkout stays paid)."""
+    if checkout.status != "PAID":
+        checkout.status = "EXPIRED"
+
+
+def refundable(checkout: SandboxCheckout, transaction_id: str) -> SandboxTransaction | None:
+    """The checkout's transaction of that id, unless it failed (nothing to refund)."""
+    return next(
+        (t for t in checkout.transactions if t.id == transaction_id and t.status != "FAILED"),
+        None,
+    )
+
+
+def transaction_not_found() -> SandboxRefusal:
+    return _problem(404, "Not Found", "Transaction not found")
+
+
+def refund_transaction(transaction: SandboxTransaction, body: Any) -> None:
+    """A refund of `body["amount"]` (all that is left without one), or SumUp's refusal."""
+    if body is not None and not isinstance(body, dict):
+        raise _problem(400, "Bad Request", "the body must be an object")
+    remaining = transaction.amount - transaction.refunded
+    if transaction.status == "REFUNDED" or remaining <= 0:
+        raise _problem(409, "Conflict", "The transaction is not refundable in its current state")
+    amount: Decimal | None
+    if not body or body.get("amount") is None:
+        amount = remaining
+    else:
+        try:
+            amount = minor_to_major(
+                read_amount(body["amount"], transaction.currency), transaction.currency
+            )
+        except BadAmount as bad:
+            if bad.problem != "too_large":
+                raise _problem(400, "Bad Request", _REFUND_AMOUNT[bad.problem]) from None
+            amount = None  # above any amount a transaction can have
+    if amount is None or amount > remaining:
+        raise _problem(422, "Unprocessable Entity", "Amount exceeds the refundable amount")
+    transaction.refunded += amount
+    if transaction.refunded == transaction.amount:
+        transaction.status = "REFUNDED"
+
+
+# --- The store of one process ---------------------------------------------------------
+
+
 class SandboxStore:
+    """The checkouts in this process's memory (SUMUP_SANDBOX_STORE=memory): what the
+    in-process tests use, a fresh store per app, which they read and steer directly
+    (pay, get, now, max_checkouts). Every method is synchronous: no await between
+    reading and writing, so concurrent requests on the event loop cannot interleave."""
+
     def __init__(
         self,
         now: Callable[[], datetime] | None = None,
@@ -343,74 +530,23 @@ class SandboxStore:
         del self.webhooks_sent[:-MAX_WEBHOOK_RECORDS]
 
     def create(self, body: Any) -> SandboxCheckout:
-        if not isinstance(body, dict):
-            raise _error(400, "INVALID", "Validation error", "body")
-        for name in ("checkout_reference", "amount", "currency", "merchant_code"):
-            if body.get(name) in (None, ""):
-                raise _error(400, "MISSING", "Validation error", name)
-        reference, merchant_code = body["checkout_reference"], body["merchant_code"]
-        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE:
-            raise _error(400, "INVALID", "Validation error", "checkout_reference")
-        if not isinstance(merchant_code, str) or len(merchant_code) > MAX_MERCHANT_CODE:
-            raise _error(400, "INVALID", "Validation error", "merchant_code")
-        currency = body["currency"]
-        if not isinstance(currency, str) or currency not in CURRENCIES:
-            raise _error(400, "INVALID", "Validation error", "currency")
-        amount = self._amount(body["amount"], currency)
-        for name, longest in (
-            ("description", MAX_DESCRIPTION),
-            ("return_url", MAX_URL),
-            ("redirect_url", MAX_URL),
-        ):
-            value = body.get(name)
-            if value is not None and not (isinstance(value, str) and len(value) <= longest):
-                raise _error(400, "INVALID", "Validation error", name)
-        # The webhook and the shopper go only to the cart service itself: a URL anywhere
-        # else is refused, and nothing is stored.
-        for name in ("return_url", "redirect_url"):
-            if body.get(name) and not same_origin(body[name], self.own_origin):
-                raise _error(400, "INVALID", "Validation error", name)
-        hosted = body.get("hosted_checkout")
-        if hosted is not None and not (
-            isinstance(hosted, dict) and isinstance(hosted.get("enabled"), bool)
-        ):
-            raise _error(400, "INVALID", "Validation error", "hosted_checkout.enabled")
-        if (merchant_code, reference) in self._references:
-            raise _error(
-                409,
-                "DUPLICATED_CHECKOUT",
-                "Checkout with this checkout reference and pay to email already exists",
-            )
-        checkout = SandboxCheckout(
-            id=str(uuid.uuid4()),
-            checkout_reference=reference,
-            amount=amount,
-            currency=currency,
-            merchant_code=merchant_code,
-            description=body.get("description"),
-            return_url=body.get("return_url") or None,
-            redirect_url=body.get("redirect_url") or None,
-            hosted=bool(hosted and hosted["enabled"]),
-            created=self.now(),
-        )
+        checkout = new_checkout(body, own_origin=self.own_origin, now=self.now())
+        if (checkout.merchant_code, checkout.checkout_reference) in self._references:
+            raise duplicated_checkout()
         while len(self._checkouts) >= max(self.max_checkouts, 1):
             self._evict_one()
         self._checkouts[checkout.id] = checkout
-        self._references[(merchant_code, reference)] = checkout.id
+        self._references[(checkout.merchant_code, checkout.checkout_reference)] = checkout.id
         return checkout
 
     def __len__(self) -> int:
         return len(self._checkouts)
 
-    def _finished(self, checkout: SandboxCheckout, now: datetime) -> bool:
-        """Paid or expired (or past its 30 minutes): nobody pays it any more."""
-        return checkout.status in ("PAID", "EXPIRED") or now > checkout.created + HOSTED_SESSION
-
     def _evict_one(self) -> None:
         """Room for one more: the oldest finished checkout goes; the oldest of all when
         every one kept is still payable (only a flood of creates does that)."""
         now = self.now()
-        victim = next((c for c in self._checkouts.values() if self._finished(c, now)), None)
+        victim = next((c for c in self._checkouts.values() if finished(c, now)), None)
         if victim is None:
             victim = next(iter(self._checkouts.values()))
             log.warning(
@@ -421,24 +557,11 @@ class SandboxStore:
         del self._checkouts[victim.id]
         self._references.pop((victim.merchant_code, victim.checkout_reference), None)
 
-    @staticmethod
-    def _amount(value: Any, currency: str) -> Decimal:
-        """SumUp's rules as the sandbox keeps them: a plain positive number in major units,
-        no finer than the currency's minor unit, at most MAX_AMOUNT_MINOR."""
-        try:
-            return minor_to_major(read_amount(value, currency), currency)
-        except BadAmount:
-            raise _error(400, "INVALID", "Validation error", "amount") from None
-
     def get(self, checkout_id: str) -> SandboxCheckout:
         checkout = self._checkouts.get(checkout_id)
         if checkout is None:
-            raise _error(404, *NOT_FOUND)
-        if checkout.status in ("PENDING", "FAILED") and self.now() > (
-            checkout.created + HOSTED_SESSION
-        ):
-            checkout.status = "EXPIRED"
-        return checkout
+            raise checkout_not_found()
+        return refresh(checkout, self.now())
 
     def find(self, reference: str | None) -> list[SandboxCheckout]:
         return [
@@ -449,76 +572,34 @@ class SandboxStore:
 
     def deactivate(self, checkout_id: str) -> SandboxCheckout:
         checkout = self.get(checkout_id)
-        if checkout.status == "PAID":
-            raise _error(409, "CHECKOUT_PROCESSED", "Checkout is already processed")
-        checkout.status = "EXPIRED"
+        deactivate_checkout(checkout)
         return checkout
 
     def pay(
         self, checkout_id: str, *, succeed: bool, decline_reason: str = DECLINE_BUTTON
     ) -> SandboxCheckout:
         """The shopper's Pay (or Decline) on the hosted page; `decline_reason` says why a
-        failure failed. A paid or expired checkout cannot be paid again; a failed one can,
-        up to MAX_ATTEMPTS attempts in all. The amount never decides the outcome."""
+        failure failed (pay_checkout says when a checkout can be paid)."""
         checkout = self.get(checkout_id)
-        if not checkout.payable:
-            return checkout
-        checkout.transactions.append(
-            SandboxTransaction(
-                id=str(uuid.uuid4()),
-                transaction_code="T" + uuid.uuid4().hex[:9].upper(),
-                amount=checkout.amount,
-                currency=checkout.currency,
-                merchant_code=checkout.merchant_code,
-                status="SUCCESSFUL" if succeed else "FAILED",
-                timestamp=self.now(),
-                decline_reason=None if succeed else decline_reason,
-            )
-        )
-        checkout.status = "PAID" if succeed else "FAILED"
+        pay_checkout(checkout, succeed=succeed, decline_reason=decline_reason, now=self.now())
         return checkout
 
     def expire(self, checkout_id: str) -> SandboxCheckout:
         """The test and operator hook: what SumUp does when the 30 minutes are over."""
         checkout = self.get(checkout_id)
-        if checkout.status != "PAID":
-            checkout.status = "EXPIRED"
+        expire_checkout(checkout)
         return checkout
 
     def refund(self, merchant_code: str, transaction_id: str, body: Any) -> None:
         transaction = next(
             (
-                t
+                found
                 for c in self._checkouts.values()
                 if c.merchant_code == merchant_code
-                for t in c.transactions
-                if t.id == transaction_id and t.status != "FAILED"
+                and (found := refundable(c, transaction_id)) is not None
             ),
             None,
         )
         if transaction is None:
-            raise _problem(404, "Not Found", "Transaction not found")
-        if body is not None and not isinstance(body, dict):
-            raise _problem(400, "Bad Request", "the body must be an object")
-        remaining = transaction.amount - transaction.refunded
-        if transaction.status == "REFUNDED" or remaining <= 0:
-            raise _problem(
-                409, "Conflict", "The transaction is not refundable in its current state"
-            )
-        amount: Decimal | None
-        if not body or body.get("amount") is None:
-            amount = remaining
-        else:
-            try:
-                amount = minor_to_major(
-                    read_amount(body["amount"], transaction.currency), transaction.currency
-                )
-            except BadAmount as bad:
-                if bad.problem != "too_large":
-                    raise _problem(400, "Bad Request", _REFUND_AMOUNT[bad.problem]) from None
-                amount = None  # above any amount a transaction can have
-        if amount is None or amount > remaining:
-            raise _problem(422, "Unprocessable Entity", "Amount exceeds the refundable amount")
-        transaction.refunded += amount
-        if transaction.refunded == transaction.amount:
-            transaction.status = "REFUNDED"
+            raise transaction_not_found()
+        refund_transaction(transaction, body)

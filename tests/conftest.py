@@ -93,6 +93,10 @@ def settings(database_url: str, var_dir: Path) -> Settings:
         "SECRET_KEY": "t" * 32,
         # Tests run the dispatcher and the jobs themselves, step by step.
         "BACKGROUND_JOBS": "false",
+        # The sandbox's checkouts in this app's memory, which the tests read and steer
+        # directly (store.pay, store.now); tests/sumup/test_sandbox_database_store.py and
+        # the served processes (e2e, multiprocess) use the database store.
+        "SUMUP_SANDBOX_STORE": "memory",
     }
     if TEST_REDIS_URL:
         env["REDIS_URL"] = TEST_REDIS_URL
