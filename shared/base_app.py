@@ -13,6 +13,7 @@ from typing import Any
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 
+from shared.canonical_host import init_canonical_host
 from shared.config import PROJECT_ROOT, Settings
 from shared.csrf import init_csrf
 from shared.db import init_db
@@ -65,6 +66,7 @@ def create_base_app(
     init_redis(app)
     init_http_client(app)
     init_session_shape(app)  # before anything flashes or renders
+    init_canonical_host(app, settings)  # development: one host name; before the CSRF check
     init_csrf(app)
     init_security_headers(app, extra_form_actions=extra_form_actions)
     init_error_pages(app)

@@ -61,6 +61,9 @@ class Settings:
     session_cookie_domain: str | None = None
     session_cookie_secure: bool = False
     trusted_proxy_hops: int = 0
+    # Development: a request for another host name than APP_URL_CART's is sent there (GET,
+    # HEAD) or refused (shared/canonical_host.py). CANONICAL_HOST_REDIRECT.
+    canonical_host_redirect: bool = True
     locale: str = "en_GB"
     max_quantity: int = 99
     # Places one shopper may hold through unpaid orders: of one slot, and unpaid orders in
@@ -205,6 +208,10 @@ def load_settings(
             src.get("TRUSTED_PROXY_HOPS", "trusted_proxy_hops", default=0),
             low=0,
             high=MAX_PROXY_HOPS,
+        ),
+        canonical_host_redirect=check.flag(
+            "CANONICAL_HOST_REDIRECT",
+            src.get("CANONICAL_HOST_REDIRECT", "canonical_host_redirect", default=True),
         ),
         locale=check.locale("LOCALE", src.get("LOCALE", "locale", default="en_GB")),
         max_quantity=check.whole_number(

@@ -93,6 +93,9 @@ def settings(database_url: str, var_dir: Path) -> Settings:
         "SECRET_KEY": "t" * 32,
         # Tests run the dispatcher and the jobs themselves, step by step.
         "BACKGROUND_JOBS": "false",
+        # Quart's test client calls itself `localhost`, not app_urls.cart's 127.0.0.1:8002:
+        # no redirect to the one host name (tests/http/test_canonical_host.py turns it on).
+        "CANONICAL_HOST_REDIRECT": "false",
         # The sandbox's checkouts in this app's memory, which the tests read and steer
         # directly (store.pay, store.now); tests/sumup/test_sandbox_database_store.py and
         # the served processes (e2e, multiprocess) use the database store.

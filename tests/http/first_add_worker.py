@@ -67,6 +67,8 @@ async def _add(
             "SECRET_KEY": secret_key,
             "CART_VAR_DIR": str(Path(var_dir)),
             "BACKGROUND_JOBS": "false",
+            # The test client calls itself localhost: no redirect to app_urls.cart's host.
+            "CANONICAL_HOST_REDIRECT": "false",
         }
     )
     app = create_app(settings)

@@ -62,6 +62,8 @@ async def credentials_app(database_url: str, var_dir: Path, engine: AsyncEngine)
         "CART_VAR_DIR": str(var_dir),
         "SECRET_KEY": "d" * 40,
         "SUMUP_API_KEY": "sup_sk_real",
+        # The test client calls itself localhost: no redirect to app_urls.cart's host.
+        "CANONICAL_HOST_REDIRECT": "false",
     }
     async for test_app in _started_app(load_settings(env), engine):
         yield test_app
