@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-e2e test-faults migrate seed lint bench clean
+.PHONY: run test test-e2e test-faults test-multiprocess migrate seed lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -50,6 +50,13 @@ test-e2e: $(VENV)/.installed-e2e node_modules/axe-core/axe.min.js
 # (its public schema is dropped: CI gives it test_faults); skipped, with the reason, without.
 test-faults: $(VENV)/.installed
 	CART_FAULTS=1 $(BIN)/python -m pytest tests/faults -rs $(PYTEST_ARGS)
+
+# Several processes, one database (tests/multiprocess/): three hypercorn processes of the app
+# on PostgreSQL and Redis behind a round-robin proxy the tests run. TEST_DATABASE_URL and
+# TEST_REDIS_URL as for `make test` (that database's schema is dropped too: give it one of
+# its own); skipped without them. `make test` leaves tests/multiprocess alone.
+test-multiprocess: $(VENV)/.installed
+	CART_MULTIPROCESS=1 $(BIN)/python -m pytest tests/multiprocess $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
