@@ -209,9 +209,11 @@ async def table_rows(engine: AsyncEngine, names: set[str] | None = None) -> dict
 
 
 def sandbox_state(app: Quart) -> Any:
+    """The sandbox's in-memory store (the tests' SUMUP_SANDBOX_STORE=memory), or None."""
     from sumup.sandbox import STORE_KEY
 
-    return app.extensions.get(STORE_KEY)
+    store = app.extensions.get(STORE_KEY)
+    return store if hasattr(store, "_checkouts") else None
 
 
 def sandbox_fingerprint(app: Quart) -> tuple[int, str]:
