@@ -26,6 +26,7 @@ from shared.redis_client import init_redis
 from shared.request_id import configure_logging, init_request_id
 from shared.security_headers import init_security_headers
 from shared.session_shape import init_session_shape
+from shared.static_names import init_static_names
 
 MAX_REQUEST_BYTES = 256 * 1024  # forms are small; anything larger is refused with 413
 
@@ -66,6 +67,7 @@ def create_base_app(
     init_redis(app)
     init_http_client(app)
     init_session_shape(app)  # before anything flashes or renders
+    init_static_names(app)
     init_canonical_host(app, settings)  # development: one host name; before the CSRF check
     init_csrf(app)
     init_security_headers(app, extra_form_actions=extra_form_actions)
