@@ -209,33 +209,32 @@ def currency(name: str, value: Any) -> str:
     return code
 
 
+def _matching(name: str, value: Any, pattern: re.Pattern[str], must_be: str) -> str:
+    """The text `value` if the whole of it matches `pattern`; else one line saying why."""
+    found = text(name, value)
+    if not pattern.fullmatch(found):
+        raise ConfigError(f"{name} must be {must_be}, not {shown(found)}")
+    return found
+
+
 def merchant_code(name: str, value: Any) -> str:
-    code = text(name, value)
-    if not MERCHANT_CODE.fullmatch(code):
-        raise ConfigError(
-            f"{name} must be a SumUp merchant code (letters and digits, at most 32), "
-            f"not {shown(code)}"
-        )
-    return code
+    return _matching(
+        name, value, MERCHANT_CODE, "a SumUp merchant code (letters and digits, at most 32)"
+    )
 
 
 def checkout_prefix(name: str, value: Any) -> str:
-    prefix = text(name, value)
-    if not CHECKOUT_PREFIX.fullmatch(prefix):
-        raise ConfigError(
-            f"{name} must be 1 to 20 letters and digits (it starts every SumUp "
-            f"checkout_reference, which SumUp takes up to 64 characters), not {shown(prefix)}"
-        )
-    return prefix
+    return _matching(
+        name,
+        value,
+        CHECKOUT_PREFIX,
+        "1 to 20 letters and digits (it starts every SumUp checkout_reference, which SumUp "
+        "takes up to 64 characters)",
+    )
 
 
 def cookie_name(name: str, value: Any) -> str:
-    cookie = text(name, value)
-    if not COOKIE_NAME.fullmatch(cookie):
-        raise ConfigError(
-            f"{name} must be 1 to 64 letters, digits, '_', '.' or '-', not {shown(cookie)}"
-        )
-    return cookie
+    return _matching(name, value, COOKIE_NAME, "1 to 64 letters, digits, '_', '.' or '-'")
 
 
 def cookie_domain(name: str, value: Any) -> str:
