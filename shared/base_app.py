@@ -44,6 +44,7 @@ def create_base_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
+        DATABASE_POOL_SIZE=settings.database_pool_size,
         REDIS_URL=settings.redis_url,
         SIBLING_ORIGINS=settings.sibling_origins,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,

@@ -54,6 +54,11 @@ class SumUpSettings:
 class Settings:
     mode: str = "development"
     database_url: str = ""
+    # Connections each worker process keeps open to PostgreSQL (DATABASE_POOL_SIZE). Kept, not
+    # opened per request: a request beyond them waits for one to come back rather than
+    # opening a connection it would close again. Workers x this must fit the server's
+    # max_connections beside the other four services.
+    database_pool_size: int = 15
     redis_url: str | None = None
     secret_key: str = ""
     app_urls: dict[str, str] = field(default_factory=dict)
@@ -106,6 +111,7 @@ MAX_STREAM_LENGTH = 100_000_000
 MAX_SUMUP_TIMEOUT_SECONDS = 120.0
 MAX_PLACES_PER_SLOT = 1000
 MAX_UNPAID_ORDERS = 100
+MAX_DATABASE_POOL_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,12 @@ def load_settings(
     return Settings(
         mode=mode,
         database_url=database_url or f"sqlite+aiosqlite:///{var_dir / 'cart.sqlite3'}",
+        database_pool_size=check.whole_number(
+            "DATABASE_POOL_SIZE",
+            src.get("DATABASE_POOL_SIZE", "database_pool_size", default=15),
+            low=1,
+            high=MAX_DATABASE_POOL_SIZE,
+        ),
         redis_url=redis_url,
         secret_key=secret_key or _development_secret(var_dir),
         app_urls=app_urls,

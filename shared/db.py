@@ -21,10 +21,17 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
+    """The engine for `url`; on PostgreSQL a pool of `pool_size` connections that stay open.
+
+    No overflow: connections opened beyond the pool would be closed again as they come back,
+    so a busy worker would open a new PostgreSQL connection every few requests.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
+        if pool_size is not None:
+            kwargs.update(pool_size=pool_size, max_overflow=0)
         return create_async_engine(url, **kwargs)
 
     if parsed.database and parsed.database != ":memory:":
@@ -57,7 +64,9 @@ def init_db(app: Quart) -> None:
     @app.before_serving
     async def _open_engine() -> None:
         if "db_engine" not in app.extensions:
-            engine = make_engine(app.config["DATABASE_URL"])
+            engine = make_engine(
+                app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"]
+            )
             app.extensions["db_engine"] = engine
             app.extensions["db_sessionmaker"] = make_sessionmaker(engine)
             app.extensions[_OWNS_ENGINE_KEY] = True

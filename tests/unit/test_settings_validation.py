@@ -85,6 +85,9 @@ def test_a_malformed_database_url_is_one_line_without_the_password(
         ("TRUSTED_PROXY_HOPS", "1.5"),
         ("CART_MAX_QUANTITY", "0"),
         ("CART_MAX_QUANTITY", "10001"),
+        ("DATABASE_POOL_SIZE", "0"),
+        ("DATABASE_POOL_SIZE", "101"),
+        ("DATABASE_POOL_SIZE", "many"),
         ("ORDER_EXPIRE_AFTER_MINUTES", "0"),
         ("ORDER_EXPIRE_AFTER_MINUTES", "1441"),
         ("ORDER_RECONCILE_AFTER_MINUTES", "-5"),
@@ -177,6 +180,7 @@ def test_the_largest_and_smallest_sane_values_are_accepted(tmp_path: Path) -> No
             tmp_path,
             APP_MODE="development",
             CART_MAX_QUANTITY="10000",
+            DATABASE_POOL_SIZE="100",
             TRUSTED_PROXY_HOPS="5",
             ORDER_EXPIRE_AFTER_MINUTES="1440",
             ORDER_RECONCILE_AFTER_MINUTES="1",
@@ -192,6 +196,7 @@ def test_the_largest_and_smallest_sane_values_are_accepted(tmp_path: Path) -> No
         )
     )
     assert settings.max_quantity == 10_000 and settings.trusted_proxy_hops == 5
+    assert settings.database_pool_size == 100
     assert settings.order_expire_after_minutes == 1440
     assert settings.sumup.timeout_seconds == 0.5 and settings.sumup.currency == "JPY"
     assert (
