@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-e2e test-faults test-multiprocess migrate seed lint bench clean
+.PHONY: run test test-e2e test-faults test-multiprocess migrate seed lint bench profile clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -61,9 +61,23 @@ test-multiprocess: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
-# Uses its own temporary database (and BENCH_DATABASE_URL when set), not var/.
-bench: $(VENV)/.installed
-	$(BIN)/python bench/cart_page.py
+# The load bench (bench/load.py, bench/README.md): the app under hypercorn with 1 and 2
+# workers, driven by wrk (/usr/bin/wrk), beside a baseline of bare Quart and asyncpg; about
+# 7 minutes. PostgreSQL database bench_load (made if missing, its schema dropped; or
+# BENCH_DATABASE_URL) and Redis db 14 (BENCH_REDIS_URL). Writes its figures to
+# bench/README.md; logs under var/bench/. BENCH_ARGS="--quick" for a short run.
+# Not part of `make test`. The in-process page bench: .venv/bin/python bench/cart_page.py
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet ".[test,bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
+
+# py-spy (as root: it reads another process's memory) on the one worker while wrk drives
+# the 10-line cart page at 16 connections; a speedscope file under var/bench/.
+profile: $(VENV)/.installed-bench
+	$(BIN)/python bench/load.py --profile 20 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules

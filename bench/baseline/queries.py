@@ -1,0 +1,95 @@
+"""The SQL the project sends for its cart page, overview and add-to-cart, as text.
+
+Captured from the project (bench/harness/count_statements.py --show, a SQLAlchemy
+`before_cursor_execute` listener) at commit b418247 and pasted here unchanged, casts
+included, so that PostgreSQL is asked exactly the same. BEGIN and COMMIT come around them
+on both sides (a transaction per request) and are not counted on either.
+"""
+
+from __future__ import annotations
+
+PAGE_BY_SLUG = (
+    "SELECT posts.id, posts.slug, posts.title, posts.created_at, posts.updated_at "
+    "FROM posts WHERE posts.slug = $1::VARCHAR"
+)
+
+PAGE_BY_ID = (
+    "SELECT posts.id, posts.slug, posts.title, posts.created_at, posts.updated_at "
+    "FROM posts WHERE posts.id = $1::INTEGER"
+)
+
+_LINES = (
+    "SELECT cart_items.id, cart_items.product_id, cart_items.page_id, cart_items.quantity, "
+    "cart_items.order_id FROM cart_items WHERE cart_items.session_id = $1::VARCHAR "
+    "AND cart_items.user_id IS NULL AND cart_items.deleted_at IS NULL"
+)
+_LINES_ORDER = " ORDER BY cart_items.created_at, cart_items.id"
+LINES_OF_PAGE = _LINES + " AND cart_items.page_id = $2::INTEGER" + _LINES_ORDER
+LINES_OF_ALL_PAGES = _LINES + _LINES_ORDER
+
+PRODUCT_BY_ID = (
+    "SELECT products.id, products.slug, products.title, products.description, "
+    "products.price_minor, products.currency, products.available, products.page_id, "
+    "products.created_at, products.updated_at FROM products WHERE products.id = $1::INTEGER"
+)
+
+
+def products_by_ids(count: int) -> str:
+    """One placeholder per id, as SQLAlchemy expands `IN` (one statement text per count)."""
+    placeholders = ", ".join(f"${n}::INTEGER" for n in range(1, count + 1))
+    return PRODUCT_BY_ID.replace("products.id = $1::INTEGER", f"products.id IN ({placeholders})")
+
+
+def pages_by_ids(count: int) -> str:
+    placeholders = ", ".join(f"${n}::INTEGER" for n in range(1, count + 1))
+    return PAGE_BY_ID.replace("posts.id = $1::INTEGER", f"posts.id IN ({placeholders})")
+
+
+def _pending_entries(on_one_page: bool) -> str:
+    """Pending bookings with the places their slot has taken; parameters: state, session id,
+    (page id), then the two states that hold a place."""
+    holding = "($4::VARCHAR, $5::VARCHAR)" if on_one_page else "($3::VARCHAR, $4::VARCHAR)"
+    page = " AND calendars.page_id = $3::INTEGER" if on_one_page else ""
+    return (
+        "SELECT calendar_entries.id AS entry_id, calendar_entries.state, "
+        "calendar_entries.order_id, calendar_slots.id AS slot_id, calendar_slots.calendar_id, "
+        "calendars.page_id, calendar_slots.title, calendar_slots.starts_at, "
+        "calendar_slots.ends_at, calendar_slots.places, calendar_slots.price_minor, "
+        "calendar_slots.currency, (SELECT count(*) AS count_1 FROM calendar_entries AS "
+        "calendar_entries_1 WHERE calendar_entries_1.slot_id = calendar_slots.id AND "
+        f"calendar_entries_1.state IN {holding}) AS places_taken FROM calendar_entries "
+        "JOIN calendar_slots ON calendar_slots.id = calendar_entries.slot_id "
+        "JOIN calendars ON calendars.id = calendar_slots.calendar_id "
+        "WHERE calendar_entries.state = $1::VARCHAR AND calendar_entries.session_id = "
+        f"$2::VARCHAR AND calendar_entries.user_id IS NULL{page} "
+        "ORDER BY calendar_slots.starts_at, calendar_entries.id"
+    )
+
+
+PENDING_ENTRIES_OF_PAGE = _pending_entries(on_one_page=True)
+PENDING_ENTRIES = _pending_entries(on_one_page=False)
+
+_PENDING_ORDERS = (
+    "SELECT orders.id, orders.public_ref, orders.number, orders.page_id, orders.total_minor, "
+    "orders.currency, order_items.title, order_items.quantity FROM orders LEFT OUTER JOIN "
+    "order_items ON order_items.order_id = orders.id WHERE orders.session_id = $1::VARCHAR "
+    "AND orders.user_id IS NULL AND orders.status = $2::VARCHAR"
+)
+_PENDING_ORDERS_ORDER = " ORDER BY orders.created_at, orders.id, order_items.id"
+PENDING_ORDER_OF_PAGE = _PENDING_ORDERS + " AND orders.page_id = $3::INTEGER" + _PENDING_ORDERS_ORDER
+PENDING_ORDERS = _PENDING_ORDERS + _PENDING_ORDERS_ORDER
+
+# Parameters: user id, session id, page id, product id, quantity, created, updated,
+# updated again, the most a line may hold.
+ADD_TO_LINE = (
+    "INSERT INTO cart_items (user_id, session_id, page_id, product_id, quantity, created_at, "
+    "updated_at) VALUES ($1::INTEGER, $2::VARCHAR, $3::INTEGER, $4::INTEGER, $5::INTEGER, "
+    "$6::TIMESTAMP WITH TIME ZONE, $7::TIMESTAMP WITH TIME ZONE) ON CONFLICT (session_id, "
+    "coalesce(page_id, 0), product_id) WHERE deleted_at IS NULL AND user_id IS NULL AND "
+    "order_id IS NULL DO UPDATE SET quantity = (cart_items.quantity + excluded.quantity), "
+    "updated_at = $8::TIMESTAMP WITH TIME ZONE WHERE cart_items.quantity + excluded.quantity "
+    "<= $9::INTEGER RETURNING cart_items.id, cart_items.quantity"
+)
+
+# How many statements each baseline request sends (the report's "SQL/req" for the baseline).
+STATEMENTS = {"page": 5, "overview": 5, "add": 3}
