@@ -61,6 +61,8 @@ class Plan:
     warm_up_seconds: float
     wrk_threads: int
     write_readme: bool
+    profile_seconds: float = 0.0
+    profile_format: str = "speedscope"
 
 
 @dataclass
@@ -98,6 +100,7 @@ def parse_args(argv: list[str]) -> Plan:
     parser.add_argument("--no-readme", action="store_true", help="print the figures only")
     parser.add_argument("--profile", type=float, metavar="SECONDS", default=0,
                         help="instead of the bench: py-spy on a worker, the 10-line page at 16 connections")
+    parser.add_argument("--profile-format", choices=["speedscope", "flamegraph", "raw"], default="speedscope")
     args = parser.parse_args(argv)
     plan = Plan(
         project_root=Path(args.project_root).resolve(),
@@ -119,7 +122,7 @@ def parse_args(argv: list[str]) -> Plan:
     unknown = set(plan.scenarios) - set(ALL_SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    plan.profile_seconds = args.profile  # type: ignore[attr-defined]
+    plan.profile_seconds, plan.profile_format = args.profile, args.profile_format
     return plan
 
 
@@ -335,7 +338,7 @@ def clear_logs() -> None:
 def main(argv: list[str]) -> None:
     plan = parse_args(argv)
     clear_logs()
-    if plan.profile_seconds:  # type: ignore[attr-defined]
+    if plan.profile_seconds:
         from harness import profile
 
         profile.run(plan, sys.modules[__name__])

@@ -1,0 +1,53 @@
+"""`make profile`: py-spy samples the one worker of the project while wrk drives the 10-line
+cart page at 16 connections; the profile goes under var/bench/ (open a speedscope file at
+https://www.speedscope.app, a flamegraph .svg in a browser; raw is collapsed stacks).
+
+py-spy reads the worker's memory (ptrace): run as root, or with CAP_SYS_PTRACE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import machine, seed
+
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
+SUFFIXES = {"speedscope": "speedscope.json", "flamegraph": "svg", "raw": "txt"}
+
+
+def run(plan: Any, load: Any) -> None:
+    shops = load.prepare_database(plan)
+    server = load.start_project(plan, 1)
+    try:
+        shoppers = asyncio.run(seed.seed_shoppers(server.url, shops.shop_product_ids))
+        setup = load.Setup(shops, shoppers, load.write_wrk_inputs(shoppers, shops))
+        load.wrk_run(plan, setup, server, "page10", 16, plan.warm_up_seconds)
+        output = _output_path(plan, load.OUT_DIR)
+        spy = _start_py_spy(server.worker_pids()[0], output, plan.profile_seconds, plan.profile_format)
+        time.sleep(1)  # py-spy attached before the load starts
+        result = load.wrk_run(plan, setup, server, "page10", 16, plan.profile_seconds)
+        if spy.wait(timeout=plan.profile_seconds + 60) != 0:
+            raise SystemExit(f"py-spy failed ({spy.returncode}): see above")
+    finally:
+        load.servers.stop(server)
+    load.log(f"page10 c16 under py-spy: {result.requests_per_second:.1f} req/s, p99 {result.p99_ms:.1f} ms "
+             f"(sampling slows it); errors in the server log: {server.log_errors()}")
+    load.log(f"profile written to {output}")
+
+
+def _output_path(plan: Any, out_dir: Path) -> Path:
+    commit = machine.git_commit(plan.project_root).split()[0]
+    return out_dir / f"profile-page10-c16-{commit}.{SUFFIXES[plan.profile_format]}"
+
+
+def _start_py_spy(pid: int, output: Path, seconds: float, output_format: str) -> subprocess.Popen[bytes]:
+    # --gil: only samples holding the GIL, i.e. Python's own work (waiting on PostgreSQL is not).
+    return subprocess.Popen([
+        PY_SPY, "record", "--pid", str(pid), "--gil", "--rate", "250", "--format", output_format,
+        "--output", str(output), "--duration", str(int(seconds) + 1),
+    ])

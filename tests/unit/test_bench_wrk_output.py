@@ -1,0 +1,65 @@
+"""The load bench's pure parts (bench/harness): wrk's output read into numbers, the HTML
+check between the baseline and the project, the README's generated section."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from harness import html_check, report, wrk  # noqa: E402
+
+WRK_OUTPUT = """\
+Running 5s test @ http://127.0.0.1:40211/cart/bench-shop/
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   118.45ms   30.12ms   1.20s    91.00%
+    Req/Sec    67.20     20.11   110.00     70.00%
+  Latency Distribution
+     50%  112.30ms
+     75%  130.00ms
+     90%  150.00ms
+     99%    1.02s
+  673 requests in 5.01s, 9.63MB read
+  Socket errors: connect 0, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 4
+Requests/sec:    134.33
+Transfer/sec:      1.92MB
+bench-bad-answers: 7
+"""
+
+
+def test_wrk_output_is_read_with_its_units_and_every_kind_of_error() -> None:
+    result = wrk.parse(WRK_OUTPUT)
+    assert (result.requests, result.requests_per_second) == (673, 134.33)
+    assert result.p50_ms == pytest.approx(112.3) and result.p99_ms == pytest.approx(1020.0)
+    # The Lua script's bad answers include the non-2xx ones; socket errors come on top.
+    assert (result.bad_answers, result.socket_errors, result.errors) == (7, 5, 12)
+
+
+def test_microseconds_and_no_errors() -> None:
+    quiet = WRK_OUTPUT.replace("112.30ms", "950.00us").replace("  Socket errors: connect 0, read 2, write 0, timeout 3\n", "")
+    result = wrk.parse(quiet.replace("bench-bad-answers: 7", "bench-bad-answers: 0"))
+    assert result.p50_ms == pytest.approx(0.95) and result.errors == 0
+
+
+def test_output_without_figures_is_refused() -> None:
+    with pytest.raises(ValueError):
+        wrk.parse("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_the_checkout_key_is_the_only_difference_forgiven() -> None:
+    page = '<form>\n<input type="hidden" name="checkout_key" value="{}">\n<p>£1.00</p>\n</form>\n'
+    assert html_check.differing_bytes(page.format("a" * 32), page.format("b" * 32)) == 0
+    other = page.replace("£1.00", "£2.00")
+    assert html_check.differing_bytes(page.format("a"), other.format("b")) == len("<p>£1.00</p>\n".encode())
+
+
+def test_the_readme_keeps_its_hand_written_text_around_the_figures(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Benches\nintro\n{report.START}\nold figures\n{report.END}\nafter\n")
+    report.write_readme(readme, "new figures")
+    assert readme.read_text() == f"# Benches\nintro\n{report.START}\nnew figures\n{report.END}\nafter\n"
