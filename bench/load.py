@@ -61,6 +61,9 @@ class Plan:
     warm_up_seconds: float
     wrk_threads: int
     write_readme: bool
+    url_rules: str = "{}"  # the project's, read once at the start
+    soak_requests: int = 0
+    soak_seconds: float = 300.0
     profile_seconds: float = 0.0
     profile_format: str = "speedscope"
 
@@ -83,6 +86,7 @@ class ServerFigures:
     memory: dict[str, list[float]] = field(default_factory=dict)  # mark -> MiB per worker
     log_errors: int = 0
     log_path: str = ""
+    soak_errors: int = 0
 
 
 def parse_args(argv: list[str]) -> Plan:
@@ -97,6 +101,10 @@ def parse_args(argv: list[str]) -> Plan:
     parser.add_argument("--checkout-seconds", type=float, default=10.0)
     parser.add_argument("--checkout-concurrency", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--soak", type=int, default=0, metavar="REQUESTS",
+                        help="after the scenarios, drive the 1-line page until each project server has "
+                             "served this many requests (memory after 10k and 20k; at most --soak-seconds)")
+    parser.add_argument("--soak-seconds", type=float, default=300.0)
     parser.add_argument("--no-readme", action="store_true", help="print the figures only")
     parser.add_argument("--profile", type=float, metavar="SECONDS", default=0,
                         help="instead of the bench: py-spy on a worker, the 10-line page at 16 connections")
@@ -123,6 +131,7 @@ def parse_args(argv: list[str]) -> Plan:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     plan.profile_seconds, plan.profile_format = args.profile, args.profile_format
+    plan.soak_requests, plan.soak_seconds = args.soak, args.soak_seconds
     return plan
 
 
@@ -140,9 +149,22 @@ def project_env(plan: Plan, port: int, *, background_jobs: bool = True) -> dict[
     )
 
 
+def project_url_rules(plan: Plan) -> str:
+    """The project's endpoints and paths (JSON), for the baseline's url_for."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "harness" / "count_statements.py"), str(plan.project_root), "--url-rules"],
+        capture_output=True, text=True, check=False, cwd=plan.project_root,
+        env=project_env(plan, 8002, background_jobs=False),
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"reading the project's URL rules failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def baseline_env(plan: Plan) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(servers._SETTING_PREFIXES)}
     env.update(
+        BASELINE_URL_RULES=plan.url_rules,
         BASELINE_PROJECT_ROOT=str(plan.project_root),
         BASELINE_DATABASE_URL=database.plain_dsn(plan.database_url),
         SECRET_KEY=servers.SECRET_KEY,
@@ -257,30 +279,48 @@ def wrk_run(plan: Plan, setup: Setup, server: servers.Server, scenario: str, con
     return wrk.run(server.url + path, script, lua_input, connections=connections, seconds=seconds, threads=plan.wrk_threads)
 
 
-def drive(plan: Plan, setup: Setup, server: servers.Server, figures: ServerFigures) -> None:
-    """Warm-up, then every scenario at every connection count, memory noted on the way."""
+def drive(plan: Plan, setup: Setup, server: servers.Server, figures: ServerFigures, *, soak: bool = False) -> None:
+    """Warm-up, then every scenario at every connection count, memory noted on the way; with
+    `soak`, then the 1-line page at 16 connections until plan.soak_requests are served."""
     wrk_run(plan, setup, server, "page10", 16, plan.warm_up_seconds)
     figures.memory["after warm-up"] = server.workers_rss_mib()
-    served = 0
-    marks = list(MEMORY_MARKS)
+    memory = _MemoryMarks(server, figures)
     for scenario in (s for s in plan.scenarios if s in WRK_SCENARIOS):
         for connections in plan.connections:
             result = wrk_run(plan, setup, server, scenario, connections, plan.seconds)
             figures.runs[(scenario, connections)] = result
-            served += result.requests
+            memory.served(result.requests)
             log(f"{figures.app} {figures.workers}w {scenario:>8} c{connections:<3} "
                 f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
                 f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}")
-            while marks and served >= marks[0]:
-                figures.memory[f"after {marks.pop(0) // 1000}k requests"] = server.workers_rss_mib()
-    figures.memory[f"at the end ({served} requests)"] = server.workers_rss_mib()
+    deadline = time.monotonic() + plan.soak_seconds
+    while soak and memory.count < plan.soak_requests and time.monotonic() < deadline:
+        soaked = wrk_run(plan, setup, server, "page1", 16, 10)
+        memory.served(soaked.requests)
+        figures.soak_errors += soaked.errors
+    figures.memory[f"at the end ({memory.count} requests)"] = server.workers_rss_mib()
+
+
+@dataclass
+class _MemoryMarks:
+    """Each worker's RSS noted at the end of the first wrk run past 10k and 20k requests."""
+    server: servers.Server
+    figures: ServerFigures
+    count: int = 0
+    marks: list[int] = field(default_factory=lambda: list(MEMORY_MARKS))
+
+    def served(self, requests: int) -> None:
+        self.count += requests
+        while self.marks and self.count >= self.marks[0]:
+            label = f"after {self.marks.pop(0) // 1000}k requests ({self.count})"
+            self.figures.memory[label] = self.server.workers_rss_mib()
 
 
 def bench_project(plan: Plan, setup: Setup, workers: int) -> ServerFigures:
     server = start_project(plan, workers)
     figures = ServerFigures("project", workers, log_path=str(server.log_path))
     try:
-        drive(plan, setup, server, figures)
+        drive(plan, setup, server, figures, soak=plan.soak_requests > 0)
         if "checkout" in plan.scenarios:
             figures.checkout = asyncio.run(checkout.run(
                 server.url, setup.shops.checkout_product_id,
@@ -310,6 +350,7 @@ def set_up(plan: Plan) -> tuple[Setup, dict[str, str], dict[str, int]]:
     """Database, shoppers (seeded through the project), statement counts, the HTML check."""
     log(f"database {plan.database_url}, Redis {plan.redis_url}, project {plan.project_root}")
     shops = prepare_database(plan)
+    plan.url_rules = project_url_rules(plan)
     server = start_project(plan, 1)
     try:
         shoppers = asyncio.run(seed.seed_shoppers(server.url, shops.shop_product_ids))

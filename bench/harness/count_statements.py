@@ -7,6 +7,7 @@ same database and carts: it imports the app of PROJECT_ROOT (another checkout ma
 sends each request of requests.json through the app's test client a few times with a
 SQLAlchemy `before_cursor_execute` listener on the app's engine, and prints the statements
 per request as JSON. `--show` prints the statements themselves (to write the baseline's).
+`--url-rules` prints the app's endpoints and paths instead (for the baseline's url_for).
 
 requests.json: [{"name": ..., "method": "GET"|"POST", "path": ..., "cookie": ...,
 "form": {...} or null}, ...]. BACKGROUND_JOBS must be off: the jobs' own statements would
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,9 +65,23 @@ async def _send(client: Any, spec: dict[str, Any]) -> None:
         raise SystemExit(f"{spec['method']} {spec['path']} answered {response.status_code}")
 
 
+def url_rules() -> dict[str, str]:
+    """The app's endpoints and their paths as format strings ("/cart/lines/{line_id}/remove"),
+    for the baseline's url_for: the templates name whatever endpoints they name today."""
+    from app import create_app
+
+    return {
+        rule.endpoint: re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for rule in create_app().url_map.iter_rules()
+    }
+
+
 def main() -> None:
     project_root = Path(sys.argv[1]).resolve()
     sys.path.insert(0, str(project_root))
+    if "--url-rules" in sys.argv:
+        print(json.dumps(url_rules()))
+        return
     requests = json.load(sys.stdin)
     counts = asyncio.run(count(requests, show="--show" in sys.argv))
     print(json.dumps(counts))

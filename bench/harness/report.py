@@ -60,6 +60,9 @@ def render(plan: Any, info: dict[str, str], figures: list[Any], statements: dict
     for f in figures:
         for when, mib in f.memory.items():
             lines.append(f"| {f.app} | {f.workers} | {when} | {' / '.join(f'{m:.0f}' for m in mib)} |")
+    soaked = [f"{f.app} {f.workers}w {f.soak_errors}" for f in figures if f.soak_errors]
+    if soaked:
+        lines += ["", "Errors while soaking (the 1-line page, for the memory figures): " + ", ".join(soaked) + "."]
     lines += ["", "Server logs (stderr, under var/bench/): ERROR lines and tracebacks: "
               + ", ".join(f"{f.app} {f.workers}w {f.log_errors}" for f in figures) + ".",
               "HTML, baseline against project (checkout key aside): "
