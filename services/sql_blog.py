@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.interfaces import PageInfo
 from shared.models import Post
+from shared.statements import run
+
+# What a PageInfo holds, and no more (a post's body can be long). Built once, each of these
+# (shared/statements.py): every cart page looks its page up.
+_PAGE_COLUMNS = (Post.id, Post.slug, Post.title)
+_PAGE_BY_SLUG = select(*_PAGE_COLUMNS).where(Post.slug == bindparam("slug"))
+_PAGE_BY_ID = select(*_PAGE_COLUMNS).where(Post.id == bindparam("page_id"))
+_PAGES_BY_IDS = select(*_PAGE_COLUMNS).where(Post.id.in_(bindparam("page_ids", expanding=True)))
 
 
-def _info(post: Post) -> PageInfo:
-    return PageInfo(id=post.id, slug=post.slug, title=post.title)
+def _info(row: Row[Any]) -> PageInfo:
+    return PageInfo(id=row.id, slug=row.slug, title=row.title)
 
 
 class SqlBlogService:
@@ -20,22 +29,22 @@ class SqlBlogService:
         if "\x00" in slug:
             # No stored slug can hold one (PostgreSQL refuses NUL in text, as a query error).
             return None
-        post = await session.scalar(select(Post).where(Post.slug == slug))
-        return _info(post) if post else None
+        row = (await run(session, _PAGE_BY_SLUG, {"slug": slug})).first()
+        return _info(row) if row else None
 
     async def page_by_id(self, session: AsyncSession, page_id: int) -> PageInfo | None:
-        post = await session.get(Post, page_id)
-        return _info(post) if post else None
+        row = (await run(session, _PAGE_BY_ID, {"page_id": page_id})).first()
+        return _info(row) if row else None
 
     async def pages_by_ids(
         self, session: AsyncSession, page_ids: Iterable[int]
     ) -> dict[int, PageInfo]:
-        wanted = set(page_ids)
+        wanted = sorted(set(page_ids))
         if not wanted:
             return {}
-        posts = await session.scalars(select(Post).where(Post.id.in_(wanted)))
-        return {post.id: _info(post) for post in posts}
+        rows = await run(session, _PAGES_BY_IDS, {"page_ids": wanted})
+        return {row.id: _info(row) for row in rows}
 
     async def list_pages(self, session: AsyncSession) -> list[PageInfo]:
-        posts = await session.scalars(select(Post).order_by(Post.title, Post.id))
-        return [_info(post) for post in posts]
+        rows = await session.execute(select(*_PAGE_COLUMNS).order_by(Post.title, Post.id))
+        return [_info(row) for row in rows]

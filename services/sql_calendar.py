@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from shared.interfaces import BookingError, EntryInfo, Owner, SlotInfo, SlotSoldOut
 from shared.interfaces.calendar import HoldingLimitReached
 from shared.models import Calendar, CalendarEntry, CalendarSlot, EntryState, utcnow
+from shared.statements import belongs_to, belongs_to_owner_param, owner_params, run
 
 # The states in which an entry holds one of its slot's places.
 _HOLDS_A_PLACE = (EntryState.ORDERED, EntryState.CONFIRMED)
@@ -29,11 +31,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _owned_by(owner: Owner) -> ColumnElement[bool]:
-    """Entries of this owner: a user's by user id; an anonymous session's only while no user
-    has adopted them (so an old anonymous id never reaches a signed-in user's bookings)."""
-    if owner.signed_in:
-        return CalendarEntry.user_id == owner.user_id
-    return and_(CalendarEntry.session_id == owner.session_id, CalendarEntry.user_id.is_(None))
+    """Entries of this owner (shared/statements.py says whose)."""
+    return belongs_to(CalendarEntry, user_id=owner.user_id, session_id=owner.session_id)
 
 
 if TYPE_CHECKING:
@@ -116,6 +115,32 @@ def _entry_info(
     )
 
 
+@cache
+def _pending_entries_query(*, signed_in: bool, one_page: bool) -> _AnySelect:
+    """The owner's pending entries with their slots, oldest slot first; built once (the
+    cart page's hot read: shared/statements.py)."""
+    query = (
+        select(
+            CalendarEntry.id.label("entry_id"),
+            CalendarEntry.state,
+            CalendarEntry.order_id,
+            *_SLOT_COLUMNS,
+            # In the same query, so that the cart can say "sold out" at no extra cost.
+            _places_taken(),
+        )
+        .join(CalendarSlot, CalendarSlot.id == CalendarEntry.slot_id)
+        .join(Calendar, Calendar.id == CalendarSlot.calendar_id)
+        .where(
+            CalendarEntry.state == EntryState.PENDING,
+            belongs_to_owner_param(CalendarEntry, signed_in=signed_in),
+        )
+        .order_by(CalendarSlot.starts_at, CalendarEntry.id)
+    )
+    if one_page:
+        query = query.where(Calendar.page_id == bindparam("page_id"))
+    return query
+
+
 async def _lock_slots(session: AsyncSession, slot_ids: Sequence[int] | Select[Any]) -> list[int]:
     """Lock the slots (FOR UPDATE, in id order: two lockers cannot deadlock); their ids."""
     return list(
@@ -162,23 +187,8 @@ class SqlCalendarService:
     async def pending_entries(
         self, session: AsyncSession, owner: Owner, *, page_id: int | None = None
     ) -> list[EntryInfo]:
-        query = (
-            select(
-                CalendarEntry.id.label("entry_id"),
-                CalendarEntry.state,
-                CalendarEntry.order_id,
-                *_SLOT_COLUMNS,
-                # In the same query, so that the cart can say "sold out" at no extra cost.
-                _places_taken(),
-            )
-            .join(CalendarSlot, CalendarSlot.id == CalendarEntry.slot_id)
-            .join(Calendar, Calendar.id == CalendarSlot.calendar_id)
-            .where(CalendarEntry.state == EntryState.PENDING, _owned_by(owner))
-            .order_by(CalendarSlot.starts_at, CalendarEntry.id)
-        )
-        if page_id is not None:
-            query = query.where(Calendar.page_id == page_id)
-        rows = await session.execute(query)
+        query = _pending_entries_query(signed_in=owner.signed_in, one_page=page_id is not None)
+        rows = await run(session, query, {**owner_params(owner), "page_id": page_id})
         return [
             _entry_info(
                 row,

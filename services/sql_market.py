@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.interfaces import ProductInfo
 from shared.models import Product
+from shared.statements import run
+
+# Built once, each (shared/statements.py): every add and every cart page reads products.
+_PRODUCT_COLUMNS = (
+    Product.id,
+    Product.slug,
+    Product.title,
+    Product.price_minor,
+    Product.currency,
+    Product.available,
+    Product.page_id,
+)
+_PRODUCT_BY_ID = select(*_PRODUCT_COLUMNS).where(Product.id == bindparam("product_id"))
+_PRODUCTS_BY_IDS = select(*_PRODUCT_COLUMNS).where(
+    Product.id.in_(bindparam("product_ids", expanding=True))
+)
 
 
-def _info(product: Product) -> ProductInfo:
+def _info(product: Product | Row[Any]) -> ProductInfo:
     return ProductInfo(
         id=product.id,
         slug=product.slug,
@@ -25,17 +42,17 @@ def _info(product: Product) -> ProductInfo:
 
 class SqlMarketService:
     async def get_product(self, session: AsyncSession, product_id: int) -> ProductInfo | None:
-        product = await session.get(Product, product_id)
-        return _info(product) if product else None
+        row = (await run(session, _PRODUCT_BY_ID, {"product_id": product_id})).first()
+        return _info(row) if row else None
 
     async def get_products(
         self, session: AsyncSession, product_ids: Iterable[int]
     ) -> dict[int, ProductInfo]:
-        wanted = set(product_ids)
+        wanted = sorted(set(product_ids))
         if not wanted:
             return {}
-        products = await session.scalars(select(Product).where(Product.id.in_(wanted)))
-        return {product.id: _info(product) for product in products}
+        rows = await run(session, _PRODUCTS_BY_IDS, {"product_ids": wanted})
+        return {row.id: _info(row) for row in rows}
 
     async def products_for_page(
         self, session: AsyncSession, page_id: int | None

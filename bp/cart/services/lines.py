@@ -9,8 +9,10 @@ indexes of models/cart_item.py settle who inserts and who adds).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,7 @@ from models.cart_item import (
 )
 from shared.interfaces import Owner
 from shared.models import utcnow
+from shared.statements import belongs_to, belongs_to_owner_param, run
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,34 @@ class LineQuantity:
 
 def owned_by(owner: Owner) -> ColumnElement[bool]:
     """The owner's lines: a user's, or an anonymous session's that no user has taken."""
-    if owner.user_id is not None:
-        return CartItem.user_id == owner.user_id
-    return and_(CartItem.session_id == owner.session_id, CartItem.user_id.is_(None))
+    return belongs_to(CartItem, user_id=owner.user_id, session_id=owner.session_id)
 
 
 def live_lines_of(owner: Owner) -> ColumnElement[bool]:
     """Everything in the owner's cart: free lines and lines held by a pending order."""
-    return and_(owned_by(owner), CartItem.deleted_at.is_(None))
+    return _live(owned_by(owner))
+
+
+def _live(owned: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(owned, CartItem.deleted_at.is_(None))
+
+
+# Which of the owner's live lines: every page's, the site-level cart's, or one page's.
+LineScope = Literal["all", "site", "page"]
+
+
+@cache
+def live_lines_query(*, signed_in: bool, scope: LineScope) -> Select[Any]:
+    """The owner's live lines, oldest first: what the cart pages show. Built once per
+    variant (shared/statements.py); bind `owner_params` and, for one page, `page_id`."""
+    query = select(
+        CartItem.id, CartItem.product_id, CartItem.page_id, CartItem.quantity, CartItem.order_id
+    ).where(_live(belongs_to_owner_param(CartItem, signed_in=signed_in)))
+    if scope == "site":
+        query = query.where(CartItem.page_id.is_(None))
+    elif scope == "page":
+        query = query.where(CartItem.page_id == bindparam("page_id"))
+    return query.order_by(CartItem.created_at, CartItem.id)
 
 
 def free_lines_of(owner: Owner) -> ColumnElement[bool]:
@@ -69,31 +92,50 @@ async def add_to_line(
     Returns the line and its new quantity, or None when the line exists and the sum would
     pass `max_quantity` (the line is then left as it was, and locked until commit).
     """
-    now = utcnow()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    dialect = session.get_bind().dialect.name
+    row = (
+        await run(
+            session,
+            _add_to_line_statement(dialect, signed_in=owner.signed_in),
+            {
+                "v_user_id": owner.user_id,
+                "v_session_id": None if owner.signed_in else owner.session_id,
+                "v_page_id": page_id,
+                "v_product_id": product_id,
+                "v_quantity": quantity,
+                "v_now": utcnow(),
+                "max_quantity": max_quantity,
+            },
+        )
+    ).one_or_none()
+    return LineQuantity(row.id, row.quantity) if row else None
+
+
+@cache
+def _add_to_line_statement(dialect: str, *, signed_in: bool) -> Any:
+    """add_to_line's upsert, built once per database and kind of owner (its conflict target
+    is the partial unique index of a user's or of a session's lines)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = bindparam("v_now")
     statement = insert(CartItem).values(
-        user_id=owner.user_id,
-        session_id=None if owner.user_id is not None else owner.session_id,
-        page_id=page_id,
-        product_id=product_id,
-        quantity=quantity,
+        user_id=bindparam("v_user_id"),
+        session_id=bindparam("v_session_id"),
+        page_id=bindparam("v_page_id"),
+        product_id=bindparam("v_product_id"),
+        quantity=bindparam("v_quantity"),
         created_at=now,
         updated_at=now,
     )
     key, key_where = (
-        (USER_LINE_KEY, USER_LINE_WHERE)
-        if owner.user_id is not None
-        else (SESSION_LINE_KEY, SESSION_LINE_WHERE)
+        (USER_LINE_KEY, USER_LINE_WHERE) if signed_in else (SESSION_LINE_KEY, SESSION_LINE_WHERE)
     )
     summed = CartItem.quantity + statement.excluded.quantity
-    upsert = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=list(key),
         index_where=key_where,
         set_={"quantity": summed, "updated_at": now},
-        where=summed <= max_quantity,
+        where=summed <= bindparam("max_quantity"),
     ).returning(CartItem.id, CartItem.quantity)
-    row = (await session.execute(upsert)).one_or_none()
-    return LineQuantity(row.id, row.quantity) if row else None
 
 
 async def set_line_quantity(

@@ -13,15 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
-from bp.cart.services.lines import live_lines_of, on_page
+from bp.cart.services.lines import LineScope, live_lines_query
 from bp.cart.services.pending_orders import PendingOrder, pending_order_of, pending_orders_of
-from models.cart_item import CartItem
 from shared.interfaces import EntryInfo, Owner, PageInfo, ProductInfo
 from shared.registry import services
+from shared.statements import owner_params, run
 
 # The market is another service: a line whose product it no longer knows is shown, not lost.
 MISSING_PRODUCT_TITLE = "A product that is no longer sold"
@@ -113,12 +112,9 @@ async def load_page_cart(
 async def _product_lines(
     session: AsyncSession, *, owner: Owner, page: int | None, all_pages: bool
 ) -> tuple[ProductLine, ...]:
-    query = select(
-        CartItem.id, CartItem.product_id, CartItem.page_id, CartItem.quantity, CartItem.order_id
-    ).where(live_lines_of(owner))
-    if not all_pages:
-        query = query.where(on_page(page))
-    rows = (await session.execute(query.order_by(CartItem.created_at, CartItem.id))).all()
+    scope: LineScope = "all" if all_pages else "site" if page is None else "page"
+    query = live_lines_query(signed_in=owner.signed_in, scope=scope)
+    rows = (await run(session, query, {**owner_params(owner), "page_id": page})).all()
     products = await services.market.get_products(session, {row.product_id for row in rows})
     return tuple(
         _product_line(row.id, row.page_id, row.quantity, row.product_id, row.order_id, products)

@@ -8,13 +8,16 @@ way to give it up), and checkout refuses to make a second one while it is there
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp.orders.services.ownership import orders_of
+from bp.cart.services.lines import LineScope
 from models.order import Order, OrderItem, OrderStatus
 from shared.interfaces import Owner
+from shared.statements import belongs_to_owner_param, owner_params, run
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ async def pending_orders_of(
     older is then given up, bp/order/services/give_up.py), the newest is shown, and checkout
     stays refused while either is there.
     """
-    found = await _pending(session, orders_of(owner), Order.status == OrderStatus.PENDING)
+    query = _pending_query(signed_in=owner.signed_in, scope="all")
+    found = await _pending(session, query, owner_params(owner))
     return {order.page_id: order for order in found}
 
 
@@ -50,30 +54,44 @@ async def pending_order_of(
     session: AsyncSession, *, owner: Owner, page_id: int | None
 ) -> PendingOrder | None:
     """The owner's pending order from the cart of `page_id`, if there is one."""
-    on_page = Order.page_id.is_(None) if page_id is None else Order.page_id == page_id
-    found = await _pending(session, orders_of(owner), Order.status == OrderStatus.PENDING, on_page)
+    query = _pending_query(signed_in=owner.signed_in, scope="site" if page_id is None else "page")
+    found = await _pending(session, query, {**owner_params(owner), "page_id": page_id})
     return found[-1] if found else None
 
 
-async def _pending(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[PendingOrder]:
-    """Matching orders, oldest first, each with its items (one query: orders join items)."""
-    rows = (
-        await session.execute(
-            select(
-                Order.id,
-                Order.public_ref,
-                Order.number,
-                Order.page_id,
-                Order.total_minor,
-                Order.currency,
-                OrderItem.title,
-                OrderItem.quantity,
-            )
-            .outerjoin(OrderItem, OrderItem.order_id == Order.id)
-            .where(*conditions)
-            .order_by(Order.created_at, Order.id, OrderItem.id)
+@cache
+def _pending_query(*, signed_in: bool, scope: LineScope) -> Select[Any]:
+    """The owner's pending orders, oldest first, each joined to its items; built once per
+    variant (shared/statements.py)."""
+    query = (
+        select(
+            Order.id,
+            Order.public_ref,
+            Order.number,
+            Order.page_id,
+            Order.total_minor,
+            Order.currency,
+            OrderItem.title,
+            OrderItem.quantity,
         )
-    ).all()
+        .outerjoin(OrderItem, OrderItem.order_id == Order.id)
+        .where(
+            belongs_to_owner_param(Order, signed_in=signed_in),
+            Order.status == OrderStatus.PENDING,
+        )
+    )
+    if scope == "site":
+        query = query.where(Order.page_id.is_(None))
+    elif scope == "page":
+        query = query.where(Order.page_id == bindparam("page_id"))
+    return query.order_by(Order.created_at, Order.id, OrderItem.id)
+
+
+async def _pending(
+    session: AsyncSession, query: Select[Any], params: dict[str, Any]
+) -> list[PendingOrder]:
+    """The orders `query` finds, with their items, from its one row per item."""
+    rows = (await run(session, query, params)).all()
     orders: dict[int, PendingOrder] = {}
     for row in rows:
         order = orders.get(row.id) or PendingOrder(
