@@ -1,5 +1,5 @@
 """Routes that act on the cart wherever the shopper is: add, change, remove (lines and
-bookings), summary."""
+bookings), the cart form that does either for a whole cart, summary."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from quart import current_app, jsonify, request, session, url_for
 from bp.cart import bp
 from bp.cart.responses import back_url, done, refuse, safe_url
 from bp.cart.services.add import add_product
-from bp.cart.services.change_quantity import change_quantity
+from bp.cart.services.change_quantity import change_quantities, change_quantity
 from bp.cart.services.errors import CartError
 from bp.cart.services.identity import current_owner
 from bp.cart.services.load import load_cart
@@ -78,6 +78,44 @@ async def update_line(line_id: int) -> Any:
         f"Quantity changed to {changed.quantity}.",
         to=back,
         json_body={"line_id": changed.line_id, "quantity": changed.quantity},
+    )
+
+
+# The cart form's quantity fields are named by line: quantity-<line id>.
+QUANTITY_FIELD_PREFIX = "quantity-"
+
+
+@bp.post("/lines")
+async def update_cart() -> Any:
+    """A cart page's one form, for the whole cart (as GOV.UK's basket): a line's or a
+    booking's Remove button says which in its value, and answers as its own route does;
+    else "Update quantities" sets every line's quantity as typed."""
+    form = await request.form
+    back = back_url(form)
+    try:
+        if "remove" in form:
+            return await remove_line(parse_line_id(form["remove"]))
+        if "remove_booking" in form:
+            return await remove_booking(parse_entry_id(form["remove_booking"]))
+        changed = await change_quantities(
+            get_session(),
+            owner=current_owner(session, create=False),
+            wanted={
+                parse_line_id(name.removeprefix(QUANTITY_FIELD_PREFIX)): typed
+                for name, typed in form.items()
+                if name.startswith(QUANTITY_FIELD_PREFIX)
+            },
+            max_quantity=settings_of(current_app).max_quantity,
+        )
+    except CartError as error:
+        return await refuse(error, back=back)
+    message = " ".join(
+        f"Quantity of {change.title} changed to {change.quantity}." for change in changed
+    )
+    return await done(
+        message or "Nothing was changed: the quantities were already as shown.",
+        to=back,
+        json_body={"lines": [{"line_id": c.line_id, "quantity": c.quantity} for c in changed]},
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import current_app, render_template, request, session
+from quart import render_template, request, session
 
 from bp.cart import bp
 from bp.cart.services.identity import current_owner
 from bp.cart.services.load import load_cart
 from bp.cart.services.totals import overview as cart_overview
-from shared.base_app import settings_of
 from shared.db import get_session
 
 
@@ -20,6 +19,5 @@ async def overview() -> Any:
     return await render_template(
         "cart/overview.html",
         overview=cart_overview(loaded),
-        max_quantity=settings_of(current_app).max_quantity,
         next_url=request.path,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import current_app, render_template, request, session
+from quart import render_template, request, session
 
 from bp.cart import bp
 from bp.cart.services.errors import CartError
@@ -12,7 +12,6 @@ from bp.cart.services.identity import current_owner
 from bp.cart.services.load import load_page_cart
 from bp.cart.services.parsing import parse_page_slug
 from bp.cart.services.totals import page_section
-from shared.base_app import settings_of
 from shared.db import get_session
 from shared.errors import render_error
 
@@ -31,6 +30,5 @@ async def page(page_slug: str) -> Any:
         "cart/page.html",
         page=found,
         section=page_section(loaded, found),
-        max_quantity=settings_of(current_app).max_quantity,
         next_url=request.path,
     )

@@ -139,8 +139,9 @@ class KeyboardShopper(Shopper):
 
     def focused_name(self) -> str:
         name = self.page.evaluate(
-            "() => { const el = document.activeElement;"
-            " return el ? (el.getAttribute('aria-label') || el.innerText || '') : ''; }"
+            "() => { const el = document.activeElement; if (!el) return '';"
+            " const label = el.labels && el.labels.length ? el.labels[0].innerText : '';"
+            " return el.getAttribute('aria-label') || label || el.innerText || ''; }"
         )
         return " ".join(str(name).split())
 

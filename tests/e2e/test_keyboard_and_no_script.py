@@ -29,12 +29,22 @@ def test_checkout_by_keyboard_only(open_shopper: ShopperFactory) -> None:
     assert shopper.path == "/cart/community-garden/"
     expect(main.get_by_label("Quantity of Compost, 20 litres")).to_have_value("1")
 
-    shopper.tab_to("Check out and pay £6.50")
+    # Enter in a quantity field updates the quantities (not the line's Remove button).
+    shopper.tab_to("Quantity of Compost, 20 litres")
+    shopper.page.keyboard.press("Control+A")
+    shopper.page.keyboard.type("2")
+    shopper.enter("page cart after changing the quantity (keyboard)")
+    expect(shopper.page.get_by_role("status")).to_contain_text(
+        "Quantity of Compost, 20 litres changed to 2."
+    )
+    expect(main.get_by_label("Quantity of Compost, 20 litres")).to_have_value("2")
+
+    shopper.tab_to("Check out and pay £13.00")
     shopper.enter("sandbox: hosted payment page (keyboard)")
     assert shopper.path.startswith("/sumup-sandbox/pay/")
     # One step too far, to Decline, and back with Shift+Tab.
     shopper.tab_to("Decline")
-    shopper.tab_to("Pay £6.50", backwards=True)
+    shopper.tab_to("Pay £13.00", backwards=True)
     shopper.enter("return page (paid, keyboard)")
     assert shopper.path.startswith("/checkout/return/")
     expect(shopper.page.get_by_role("heading", level=1)).to_have_text(
@@ -59,7 +69,8 @@ def test_checkout_with_javascript_turned_off(open_shopper: ShopperFactory) -> No
 
     quantity = main.get_by_label("Quantity of Rye crackers")
     quantity.fill("3")
-    shopper.press("Update Rye crackers", "page cart after changing (no JavaScript)")
+    shopper.press("Update quantities", "page cart after changing (no JavaScript)")
+    expect(main).to_contain_text("Quantity of Rye crackers changed to 3.")
     expect(main.get_by_label("Quantity of Rye crackers")).to_have_value("3")
     expect(main.locator("tfoot")).to_contain_text("£34.60")
 

@@ -14,6 +14,7 @@ from models import Order, OrderItem
 from shared.interfaces import Owner
 from tests.contract.calendar_data import StoredEntry, entry_for, stored_entries
 from tests.factories import Factory
+from tests.http.cart_form import CART_FORM_ACTION, pressing
 from tests.http.checkout_forms import TOKEN, rendered_checkout_form, start_session
 from tests.integration.checkout_data import ANON, OTHER_ANON, BakeryCart, bakery_cart
 
@@ -33,13 +34,15 @@ async def bakery(factory: Factory) -> BakeryCart:
 
 
 def removal_forms(page: str) -> dict[str, dict[str, str]]:
-    """action -> hidden fields of every booking's Remove form on the page."""
+    """action -> what pressing it sends, for every booking's Remove button on the page: a
+    form of its own where the cart is shown read-only (the overview's page sections), else a
+    button of the cart's one form."""
     forms = re.findall(
         r'<form method="post" action="(/cart/bookings/\d+/remove)" class="line-form">(.*?)</form>',
         page,
         re.S,
     )
-    return {
+    found = {
         action: {
             name: html_lib.unescape(value)
             for name, value in re.findall(
@@ -48,6 +51,14 @@ def removal_forms(page: str) -> dict[str, dict[str, str]]:
         }
         for action, body in forms
     }
+    for entry_id in re.findall(r'name="remove_booking" value="(\d+)"', page):
+        found[f"{CART_FORM_ACTION}#{entry_id}"] = pressing(page, "remove_booking", entry_id)
+    return found
+
+
+def posted_to(action: str) -> str:
+    """The URL a `removal_forms` action posts to."""
+    return action.partition("#")[0]
 
 
 async def page_html(client, path: str) -> str:  # type: ignore[no-untyped-def]
@@ -67,11 +78,16 @@ async def test_a_booking_has_a_remove_button_that_cancels_it(  # type: ignore[no
 ) -> None:
     await start_session(client, ANON_ID)
     page = await page_html(client, cart_path)
-    action = f"/cart/bookings/{bakery.entry_id}/remove"
-    assert removal_forms(page) == {action: {"csrf_token": TOKEN, "next": cart_path}}
+    [(action, sent)] = removal_forms(page).items()
+    if cart_path == "/cart/":  # the overview shows the page's cart read-only: a form of its own
+        assert action == f"/cart/bookings/{bakery.entry_id}/remove"
+        assert sent == {"csrf_token": TOKEN, "next": cart_path}
+    else:  # the page's cart form
+        assert sent["remove_booking"] == str(bakery.entry_id)
+        assert (sent["csrf_token"], sent["next"]) == (TOKEN, cart_path)
     assert 'Remove<span class="visually-hidden"> your booking for Baking class</span>' in page
 
-    response = await client.post(action, form=removal_forms(page)[action], follow_redirects=True)
+    response = await client.post(posted_to(action), form=sent, follow_redirects=True)
 
     shown = await response.get_data(as_text=True)
     assert REMOVED in shown
@@ -268,7 +284,7 @@ async def test_a_sold_out_booking_is_named_at_checkout_removed_and_the_rest_chec
     assert await db.scalar(select(Order.id).where(Order.session_id == ANON_ID)) is None
 
     [(remove_action, remove_fields)] = removal_forms(page).items()
-    removed = await client.post(remove_action, form=remove_fields, follow_redirects=True)
+    removed = await client.post(posted_to(remove_action), form=remove_fields, follow_redirects=True)
     page = await removed.get_data(as_text=True)
     assert REMOVED in page and SOLD_OUT_MARK not in page
     assert "Check out and pay £9.00</button>" in page

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Product
 from tests.factories import Factory
+from tests.http.cart_form import cart_form_body, cart_form_fields
 
 TOKEN = "cart-csrf-token-" + "z" * 20
 ANON_ID = "anon-" + "a" * 20
@@ -106,19 +107,30 @@ async def test_every_form_carries_the_csrf_token_and_every_input_has_a_label(  #
                 assert f'<label for="{input_id}">' in form
 
 
-async def test_quantity_forms_for_available_lines_and_remove_buttons_for_all(  # type: ignore[no-untyped-def]
+async def test_one_cart_form_with_quantities_for_available_lines_and_remove_buttons_for_all(  # type: ignore[no-untyped-def]
     client, cart
 ) -> None:
     await start_session(client)
     html = await page_html(client, "/cart/bakery/")
     bread_line, jam_line = cart[f"line_{cart['bread']}"], cart[f"line_{cart['jam']}"]
 
-    assert f'action="/cart/lines/{bread_line}/quantity"' in html
-    assert f'id="quantity-{bread_line}" name="quantity" type="number"' in html
-    assert f'action="/cart/lines/{bread_line}/remove"' in html
+    # One form for the whole cart (its checkout has its own), one CSRF token in it.
+    assert len(re.findall(r'action="/cart/lines"', html)) == 1
+    assert cart_form_body(html).count('name="csrf_token"') == 1
+    assert cart_form_fields(html) == {
+        "csrf_token": TOKEN,
+        "next": "/cart/bakery/",
+        f"quantity-{bread_line}": "2",
+    }
+    # GOV.UK's numbers: a text field with the numeric keyboard; the server checks the value.
+    assert (
+        f'id="quantity-{bread_line}" name="quantity-{bread_line}" type="text" inputmode="numeric"'
+        in html
+    )
+    assert f'name="remove" value="{bread_line}"' in html
     # An item no longer sold can be removed, but its quantity cannot be changed.
-    assert f'action="/cart/lines/{jam_line}/quantity"' not in html
-    assert f'action="/cart/lines/{jam_line}/remove"' in html
+    assert f'name="quantity-{jam_line}"' not in html
+    assert f'name="remove" value="{jam_line}"' in html
 
 
 async def test_overview_has_a_section_per_page_with_totals_and_a_link_to_its_cart(  # type: ignore[no-untyped-def]
@@ -141,10 +153,11 @@ async def test_the_site_level_cart_is_edited_on_the_overview(client, cart) -> No
     html = await page_html(client, "/cart/")
     mug_line, bread_line = cart[f"line_{cart['mug']}"], cart[f"line_{cart['bread']}"]
 
-    assert f'action="/cart/lines/{mug_line}/quantity"' in html
-    assert f'action="/cart/lines/{mug_line}/remove"' in html
+    assert f'name="quantity-{mug_line}"' in cart_form_body(html)
+    assert f'name="remove" value="{mug_line}"' in cart_form_body(html)
     # Page lines are edited on their page's cart, where that page's checkout is.
-    assert f"/cart/lines/{bread_line}/" not in html
+    assert f'name="quantity-{bread_line}"' not in html
+    assert f'name="remove" value="{bread_line}"' not in html
 
 
 async def test_empty_carts_get_a_friendly_message(client, factory: Factory) -> None:  # type: ignore[no-untyped-def]

@@ -1,15 +1,27 @@
-"""Set the quantity of one of the shopper's own lines."""
+"""Set the quantity of the shopper's own lines: one line, or the cart form's every line."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
-from bp.cart.services.lines import LineQuantity, free_lines_of, refusal_for_line
+from bp.cart.services.lines import (
+    LineQuantity,
+    free_lines_of,
+    live_lines_query,
+    refusal_for_line,
+)
+from bp.cart.services.load import MISSING_PRODUCT_TITLE
+from bp.cart.services.parsing import parse_quantity
 from models.cart_item import CartItem
 from shared.interfaces import Owner
 from shared.models import utcnow
+from shared.registry import services
+from shared.statements import owner_params, run
 
 
 async def change_quantity(
@@ -25,16 +37,74 @@ async def change_quantity(
         raise CartError("quantity_invalid", max_quantity=max_quantity)
     if owner is None:  # an anonymous visitor with no cart owns no line
         raise CartError("line_unknown")
-    row = (
+    if not await _set_free_line_quantity(session, owner, line_id, quantity):
+        raise CartError(await refusal_for_line(session, owner=owner, line_id=line_id))
+    await session.commit()
+    return LineQuantity(line_id, quantity)
+
+
+async def _set_free_line_quantity(
+    session: AsyncSession, owner: Owner, line_id: int, quantity: int
+) -> bool:
+    """One conditional UPDATE: only the owner's free line changes. False: nothing changed."""
+    changed = (
         await session.execute(
             update(CartItem)
             .where(CartItem.id == line_id, free_lines_of(owner))
             .values(quantity=quantity, updated_at=utcnow())
-            .returning(CartItem.id, CartItem.quantity)
+            .returning(CartItem.id)
             .execution_options(synchronize_session=False)
         )
-    ).one_or_none()
-    if row is None:
-        raise CartError(await refusal_for_line(session, owner=owner, line_id=line_id))
+    ).scalar_one_or_none()
+    return changed is not None
+
+
+@dataclass(frozen=True)
+class QuantityChanged:
+    line_id: int
+    title: str
+    quantity: int
+
+
+async def change_quantities(
+    session: AsyncSession,
+    *,
+    owner: Owner | None,
+    wanted: Mapping[int, str],
+    max_quantity: int,
+) -> list[QuantityChanged]:
+    """The cart form's "Update quantities": each line of `wanted` (line id -> the quantity as
+    typed) whose quantity differs is set to it, all or nothing, and committed.
+
+    Refuses (CartError, nothing changed) a quantity that is not a whole number in range,
+    naming its product; a line that is not one of the owner's live lines; and a line
+    held by a pending order whose quantity was changed. Lines left as they were are skipped,
+    held ones included, so a form sent back unchanged changes nothing and is no error.
+    """
+    if owner is None:  # an anonymous visitor with no cart owns no line
+        raise CartError("line_unknown")
+    query = live_lines_query(signed_in=owner.signed_in, scope="all")
+    lines = {row.id: row for row in await run(session, query, owner_params(owner))}
+    if not wanted.keys() <= lines.keys():
+        raise CartError("line_unknown")
+    products = await services.market.get_products(
+        session, {lines[line_id].product_id for line_id in wanted}
+    )
+    changes: list[QuantityChanged] = []
+    for line_id, typed in wanted.items():
+        product = products.get(lines[line_id].product_id)
+        title = product.title if product else MISSING_PRODUCT_TITLE
+        try:
+            quantity = parse_quantity(typed, max_quantity=max_quantity)
+        except CartError:
+            error = CartError("quantity_invalid_for", title=title, max_quantity=max_quantity)
+            raise error from None
+        if quantity != lines[line_id].quantity:
+            changes.append(QuantityChanged(line_id, title, quantity))
+    for change in changes:
+        if not await _set_free_line_quantity(session, owner, change.line_id, change.quantity):
+            reason = await refusal_for_line(session, owner=owner, line_id=change.line_id)
+            await session.rollback()
+            raise CartError(reason)
     await session.commit()
-    return LineQuantity(row.id, row.quantity)
+    return changes

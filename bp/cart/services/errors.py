@@ -17,6 +17,10 @@ MESSAGES: dict[str, str] = {
     "quantity_invalid": (
         "Please enter the quantity as a whole number from 1 to {max_quantity}. Nothing was changed."
     ),
+    "quantity_invalid_for": (
+        "Please enter the quantity of {title} as a whole number from 1 to {max_quantity}. "
+        "Nothing was changed."
+    ),
     "quantity_too_large": (
         "A cart can hold at most {max_quantity} of {title}; you already have {current}. "
         "Nothing was added."
