@@ -17,6 +17,7 @@ from shared.canonical_host import init_canonical_host
 from shared.config import PROJECT_ROOT, Settings
 from shared.csrf import init_csrf
 from shared.db import init_db
+from shared.disconnect import init_finish_when_client_leaves
 from shared.errors import init_error_pages
 from shared.health import bp as health_bp
 from shared.host_guard import init_host_guard
@@ -74,6 +75,10 @@ def create_base_app(
     init_security_headers(app, extra_form_actions=extra_form_actions)
     init_error_pages(app)
     app.register_blueprint(health_bp)
+
+    # A client that leaves once its request is read does not cancel the handler: it runs to
+    # its end (its session committed or rolled back) and its response is dropped (issue 10).
+    init_finish_when_client_leaves(app)
 
     # A malformed Host is a plain 400 before Quart reads it. Wrapped before the proxy fix,
     # so behind trusted proxies it checks the X-Forwarded-Host and -Proto the app will use.

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.disconnect import run_to_completion
+
 
 def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
     """The engine for `url`; on PostgreSQL a pool of `pool_size` connections that stay open.
@@ -88,22 +90,34 @@ def init_db(app: Quart) -> None:
     async def _commit_on_success(response: Any) -> Any:
         session: AsyncSession | None = g.pop("db_session", None)
         if session is not None:
-            try:
-                if response.status_code < 400:
-                    await session.commit()
-                else:
-                    await session.rollback()
-            finally:
-                await session.close()
+            commit = response.status_code < 400
+            await run_to_completion(_end(session, commit=commit), what="ending the session")
         return response
 
     @app.teardown_request
     async def _rollback_on_error(_exc: BaseException | None) -> None:
-        # Reached with a session still open only when the request failed before a response.
+        # Reached with a session still open only when the request failed before a response,
+        # or was cancelled (its client left before sending the whole request): the rollback
+        # and the close are seen through all the same.
         session: AsyncSession | None = g.pop("db_session", None)
         if session is not None:
+            await run_to_completion(_end(session, commit=False), what="ending the session")
+
+
+async def _end(session: AsyncSession, *, commit: bool) -> None:
+    """Commit or roll back, then give the connection back to the pool.
+
+    Awaited through `run_to_completion()`: a cancellation landing here would leave the
+    connection half reset or half closed (SQLAlchemy's pool then logs "Exception closing
+    connection ... CancelledError") and, for a commit, its outcome unknown to us.
+    """
+    try:
+        if commit:
+            await session.commit()
+        else:
             await session.rollback()
-            await session.close()
+    finally:
+        await session.close()
 
 
 def get_session() -> AsyncSession:
