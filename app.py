@@ -6,7 +6,7 @@ import path_setup  # noqa: F401  (puts the project on sys.path for hypercorn and
 
 from quart import Quart
 
-from shared.base_app import create_base_app
+from shared.base_app import create_base_app, drop_flask_context_processors
 from shared.config import ConfigError, Settings, load_settings
 from shared.startup import refuse_to_start
 from sumup.factory import hosted_checkout_form_actions
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         from sumup.sandbox import init_sumup_sandbox
 
         init_sumup_sandbox(app)
+    drop_flask_context_processors(app)
     return app
 
 

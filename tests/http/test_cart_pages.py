@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -211,3 +212,10 @@ async def test_a_signed_in_user_sees_their_own_cart(client, factory: Factory, ca
 
     assert "Honey" in html and "£12.00" in html
     assert "Bread" not in html and "Baking class" not in html
+
+
+def test_every_template_context_processor_is_async(app) -> None:  # type: ignore[no-untyped-def]
+    """A synchronous one (Flask's default, which each blueprint carries) would run in a
+    worker thread at every render of the blueprint's pages (Quart's ensure_async)."""
+    processors = [p for found in app.app.template_context_processors.values() for p in found]
+    assert processors and all(inspect.iscoroutinefunction(p) for p in processors)
