@@ -1,7 +1,7 @@
 """The load bench (issue 10): the project under hypercorn, driven by wrk, beside a baseline
 of bare Quart and raw asyncpg that sends the same SQL and renders the same HTML.
 
-    make bench                                   # all of it, about 7 minutes on 2 cores
+    make bench                                   # all of it, about 8.5 minutes on 2 cores
     .venv/bin/python bench/load.py --quick       # a short run of everything
     .venv/bin/python bench/load.py --scenarios page10,add --workers 1 --connections 16
     .venv/bin/python bench/load.py --project-root ../cart-old   # another checkout
@@ -15,19 +15,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import httpx  # noqa: E402
-
-from harness import checkout, database, html_check, machine, report, seed, servers, wrk  # noqa: E402
+from harness import (  # noqa: E402
+    checkout,
+    database,
+    html_check,
+    machine,
+    report,
+    seed,
+    servers,
+    sql_check,
+    wrk,
+)
 
 HARNESS_ROOT = BENCH_DIR.parent
 OUT_DIR = HARNESS_ROOT / "var" / "bench"
@@ -44,6 +55,11 @@ WRK_SCENARIOS = {
 }
 ALL_SCENARIOS = [*WRK_SCENARIOS, "checkout"]
 MEMORY_MARKS = (10_000, 20_000)  # requests served after which each worker's RSS is reported
+# The memory soak: the cheapest page at the most connections serves the most requests a second.
+SOAK_SCENARIO, SOAK_CONNECTIONS = "page1", 64
+SOAK_CHUNK_SECONDS = (2, 60)  # each soak wrk run, shortest and longest
+# `make bench` must end within 10 minutes on the 2-core machine: the soak gives way first.
+TIME_BUDGET_SECONDS = 570.0
 HTML_DIFF_LIMIT = 0.02  # of the page's bytes: more, and the baseline is not the same page
 
 
@@ -62,8 +78,10 @@ class Plan:
     wrk_threads: int
     write_readme: bool
     url_rules: str = "{}"  # the project's, read once at the start
-    soak_requests: int = 0
+    soak_requests: int = 20_000
     soak_seconds: float = 300.0
+    time_budget_seconds: float = TIME_BUDGET_SECONDS
+    started: float = field(default_factory=time.monotonic)
     profile_seconds: float = 0.0
     profile_format: str = "speedscope"
 
@@ -71,6 +89,7 @@ class Plan:
 @dataclass
 class Setup:
     """What every server of the run shares: the shops, the shoppers, wrk's input files."""
+
     shops: database.Shops
     shoppers: seed.Shoppers
     wrk_inputs: dict[str, Path]
@@ -79,6 +98,7 @@ class Setup:
 @dataclass
 class ServerFigures:
     """One server's (project or baseline, N workers) runs, memory and log."""
+
     app: str
     workers: int
     runs: dict[tuple[str, int], wrk.WrkResult] = field(default_factory=dict)
@@ -86,29 +106,59 @@ class ServerFigures:
     memory: dict[str, list[float]] = field(default_factory=dict)  # mark -> MiB per worker
     log_errors: int = 0
     log_path: str = ""
+    served: int = 0  # requests by wrk after the warm-up
+    soaked: bool = False  # driven on, after the scenarios, for the memory figures
+    soaked_seconds: int = 0
     soak_errors: int = 0
 
 
 def parse_args(argv: list[str]) -> Plan:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--project-root", default=os.environ.get("BENCH_PROJECT_ROOT", str(HARNESS_ROOT)),
-                        help="the checkout to bench (default: this one; env BENCH_PROJECT_ROOT)")
-    parser.add_argument("--quick", action="store_true", help="2 s runs, 16 connections, 1 and 2 workers")
-    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help=f"of {','.join(ALL_SCENARIOS)}")
+    parser.add_argument(
+        "--project-root",
+        default=os.environ.get("BENCH_PROJECT_ROOT", str(HARNESS_ROOT)),
+        help="the checkout to bench (default: this one; env BENCH_PROJECT_ROOT)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="2 s runs, 16 connections, 1 and 2 workers"
+    )
+    parser.add_argument(
+        "--scenarios", default=",".join(ALL_SCENARIOS), help=f"of {','.join(ALL_SCENARIOS)}"
+    )
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--seconds", type=float, default=5.0, help="each wrk run")
     parser.add_argument("--checkout-seconds", type=float, default=10.0)
     parser.add_argument("--checkout-concurrency", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--soak", type=int, default=0, metavar="REQUESTS",
-                        help="after the scenarios, drive the 1-line page until each project server has "
-                             "served this many requests (memory after 10k and 20k; at most --soak-seconds)")
-    parser.add_argument("--soak-seconds", type=float, default=300.0)
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=20_000,
+        metavar="REQUESTS",
+        help="after its scenarios, drive the first project server (1 worker by default) with the "
+        "1-line page at 64 connections until it has served this many requests, for the memory "
+        "after 10k and 20k; 0: no soak",
+    )
+    parser.add_argument("--soak-seconds", type=float, default=300.0, help="the soak at most")
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=TIME_BUDGET_SECONDS,
+        metavar="SECONDS",
+        help="the soak stops early so that the whole run ends within this",
+    )
     parser.add_argument("--no-readme", action="store_true", help="print the figures only")
-    parser.add_argument("--profile", type=float, metavar="SECONDS", default=0,
-                        help="instead of the bench: py-spy on a worker, the 10-line page at 16 connections")
-    parser.add_argument("--profile-format", choices=["speedscope", "flamegraph", "raw"], default="speedscope")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        metavar="SECONDS",
+        default=0,
+        help="instead of the bench: py-spy on a worker, the 10-line page at 16 connections",
+    )
+    parser.add_argument(
+        "--profile-format", choices=["speedscope", "flamegraph", "raw"], default="speedscope"
+    )
     args = parser.parse_args(argv)
     plan = Plan(
         project_root=Path(args.project_root).resolve(),
@@ -122,16 +172,24 @@ def parse_args(argv: list[str]) -> Plan:
         checkout_concurrency=args.checkout_concurrency,
         warm_up_seconds=2.0,
         wrk_threads=args.wrk_threads,
-        # Only a full run of this checkout writes the README: partial figures would replace whole ones.
+        # Only a full run of this checkout writes the README: partial figures would replace
+        # whole ones.
         write_readme=not args.no_readme and not args.quick,
     )
     if args.quick:
-        plan.seconds, plan.checkout_seconds, plan.connections, plan.warm_up_seconds = 2.0, 3.0, [16], 1.0
+        plan.seconds, plan.checkout_seconds, plan.connections, plan.warm_up_seconds = (
+            2.0,
+            3.0,
+            [16],
+            1.0,
+        )
+        args.soak_seconds = min(args.soak_seconds, 5.0)  # the soak's code run, not its figures
     unknown = set(plan.scenarios) - set(ALL_SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     plan.profile_seconds, plan.profile_format = args.profile, args.profile_format
     plan.soak_requests, plan.soak_seconds = args.soak, args.soak_seconds
+    plan.time_budget_seconds = args.time_budget
     return plan
 
 
@@ -144,16 +202,27 @@ def log(message: str) -> None:
 
 def project_env(plan: Plan, port: int, *, background_jobs: bool = True) -> dict[str, str]:
     return servers.project_env(
-        origin=f"http://127.0.0.1:{port}", database_url=plan.database_url, redis_url=plan.redis_url,
-        var_dir=OUT_DIR / "var", background_jobs=background_jobs,
+        origin=f"http://127.0.0.1:{port}",
+        database_url=plan.database_url,
+        redis_url=plan.redis_url,
+        var_dir=OUT_DIR / "var",
+        background_jobs=background_jobs,
     )
 
 
 def project_url_rules(plan: Plan) -> str:
     """The project's endpoints and paths (JSON), for the baseline's url_for."""
     done = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "harness" / "count_statements.py"), str(plan.project_root), "--url-rules"],
-        capture_output=True, text=True, check=False, cwd=plan.project_root,
+        [
+            sys.executable,
+            str(BENCH_DIR / "harness" / "count_statements.py"),
+            str(plan.project_root),
+            "--url-rules",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=plan.project_root,
         env=project_env(plan, 8002, background_jobs=False),
     )
     if done.returncode != 0:
@@ -188,9 +257,12 @@ def write_wrk_inputs(shoppers: seed.Shoppers, shops: database.Shops) -> dict[str
     inputs = {}
     for size, sized in shoppers.by_size.items():
         cookies = ", ".join(wrk.lua_string(s.cookie) for s in sized)
-        inputs[f"size{size}"] = wrk.write_lua_table(OUT_DIR / f"shoppers-{size}.lua", "{ " + cookies + " }")
+        inputs[f"size{size}"] = wrk.write_lua_table(
+            OUT_DIR / f"shoppers-{size}.lua", "{ " + cookies + " }"
+        )
     adders = ", ".join(
-        f"{{ cookie = {wrk.lua_string(s.cookie)}, csrf = {wrk.lua_string(s.csrf_token)} }}" for s in shoppers.adders
+        f"{{ cookie = {wrk.lua_string(s.cookie)}, csrf = {wrk.lua_string(s.csrf_token)} }}"
+        for s in shoppers.adders
     )
     # Spread over 50 products and 16 shoppers, a line gets 1 add of 800: far from the limit.
     products = ", ".join(str(p) for p in shops.shop_product_ids[:50])
@@ -205,15 +277,25 @@ def write_wrk_inputs(shoppers: seed.Shoppers, shops: database.Shops) -> dict[str
 def start_project(plan: Plan, workers: int) -> servers.Server:
     port = servers.free_port()
     return servers.start(
-        "project", app="app:app", cwd=plan.project_root, env=project_env(plan, port), workers=workers,
-        log_path=OUT_DIR / f"project-{workers}w.log", port=port,
+        "project",
+        app="app:app",
+        cwd=plan.project_root,
+        env=project_env(plan, port),
+        workers=workers,
+        log_path=OUT_DIR / f"project-{workers}w.log",
+        port=port,
     )
 
 
 def start_baseline(plan: Plan, workers: int) -> servers.Server:
     return servers.start(
-        "baseline", app="bench.baseline.app:app", cwd=HARNESS_ROOT, env=baseline_env(plan), workers=workers,
-        log_path=OUT_DIR / f"baseline-{workers}w.log", port=servers.free_port(),
+        "baseline",
+        app="bench.baseline.app:app",
+        cwd=HARNESS_ROOT,
+        env=baseline_env(plan),
+        workers=workers,
+        log_path=OUT_DIR / f"baseline-{workers}w.log",
+        port=servers.free_port(),
     )
 
 
@@ -225,24 +307,86 @@ def page_requests(setup: Setup) -> list[dict[str, object]]:
     specs: list[dict[str, object]] = []
     for name, (path, _script, size) in WRK_SCENARIOS.items():
         if size is not None:
-            specs.append({"name": name, "method": "GET", "path": path, "cookie": setup.shoppers.by_size[size][0].cookie, "form": None})
+            specs.append(
+                {
+                    "name": name,
+                    "method": "GET",
+                    "path": path,
+                    "cookie": setup.shoppers.by_size[size][0].cookie,
+                    "form": None,
+                }
+            )
     adder = setup.shoppers.adders[0]
-    specs.append({
-        "name": "add", "method": "POST", "path": "/cart/add", "cookie": adder.cookie,
-        "form": {"csrf_token": adder.csrf_token, "product_id": str(setup.shops.shop_product_ids[55]), "quantity": "1"},
-    })
+    specs.append(
+        {
+            "name": "add",
+            "method": "POST",
+            "path": "/cart/add",
+            "cookie": adder.cookie,
+            "form": {
+                "csrf_token": adder.csrf_token,
+                "product_id": str(setup.shops.shop_product_ids[55]),
+                "quantity": "1",
+            },
+        }
+    )
     return specs
 
 
-def count_statements(plan: Plan, setup: Setup) -> dict[str, float]:
-    """In-process, the app of the benched checkout with its test client (no server running)."""
+def count_statements(plan: Plan, setup: Setup) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """In-process, the app of the benched checkout with its test client (no server running):
+    the statements per request, and one request's statement texts."""
+    captured = _run_json(
+        "counting the project's statements",
+        [str(BENCH_DIR / "harness" / "count_statements.py"), str(plan.project_root)],
+        page_requests(setup),
+        cwd=plan.project_root,
+        env=project_env(plan, 8002, background_jobs=False),
+    )
+    return captured["counts"], captured["statements"]
+
+
+def check_baseline_sql(
+    plan: Plan, setup: Setup, project_texts: dict[str, list[str]]
+) -> dict[str, int]:
+    """Warns (the run goes on) of each request whose statements the baseline no longer sends
+    as the project does: its queries.py is text pasted from an older project. Returns the
+    statements per request that the baseline's code states (its queries.STATEMENTS)."""
+    recorded = _run_json(
+        "recording the baseline's statements",
+        [str(BENCH_DIR / "harness" / "baseline_statements.py")],
+        page_requests(setup),
+        cwd=HARNESS_ROOT,
+        env=baseline_env(plan),
+    )
+    baseline_texts, stated = recorded["statements"], recorded["stated"]
+    warnings = sql_check.differences(project_texts, baseline_texts)
+    warnings += [
+        f"{name}: the baseline sends {len(texts)} statements, its queries.STATEMENTS says "
+        f"{stated[name]}"
+        for name, texts in baseline_texts.items()
+        if len(texts) != stated[name]
+    ]
+    for warning in warnings:
+        log(f"WARNING the baseline's SQL is not the project's: {warning}")
+    if not warnings:
+        log("the baseline sends the project's SQL, statement for statement")
+    return stated
+
+
+def _run_json(what: str, args: list[str], stdin: object, *, cwd: Path, env: dict[str, str]) -> Any:
+    """A harness script's answer: the JSON on the last line of its output."""
     done = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "harness" / "count_statements.py"), str(plan.project_root)],
-        input=json.dumps(page_requests(setup)), capture_output=True, text=True, check=False,
-        cwd=plan.project_root, env=project_env(plan, 8002, background_jobs=False),
+        [sys.executable, *args],
+        input=json.dumps(stdin),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
     )
     if done.returncode != 0:
-        raise SystemExit(f"counting statements failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{what} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -260,28 +404,43 @@ def fetch_pages(server: servers.Server, setup: Setup) -> dict[str, str]:
 def compare_html(project: dict[str, str], baseline: dict[str, str]) -> dict[str, int]:
     differing = {}
     for name, page in project.items():
-        differing[name] = html_check.differing_bytes(page, baseline[name])
-        log(f"HTML {name}: project {len(page.encode())} bytes, baseline {len(baseline[name].encode())}, "
-            f"{differing[name]} bytes differ (checkout key aside)")
+        theirs = baseline[name]
+        differing[name] = html_check.differing_bytes(page, theirs)
+        log(
+            f"HTML {name}: project {len(page.encode())} bytes, baseline {len(theirs.encode())}, "
+            f"{differing[name]} bytes differ (checkout key aside)"
+        )
         if differing[name] > HTML_DIFF_LIMIT * len(page.encode()):
-            raise SystemExit(
-                f"the baseline's {name} page is not the project's:\n{html_check.first_difference(page, baseline[name])}"
-            )
+            first = html_check.first_difference(page, theirs)
+            raise SystemExit(f"the baseline's {name} page is not the project's:\n{first}")
     return differing
 
 
 # --- driving -------------------------------------------------------------------------------
 
 
-def wrk_run(plan: Plan, setup: Setup, server: servers.Server, scenario: str, connections: int, seconds: float) -> wrk.WrkResult:
+def wrk_run(
+    plan: Plan,
+    setup: Setup,
+    server: servers.Server,
+    scenario: str,
+    connections: int,
+    seconds: float,
+) -> wrk.WrkResult:
     path, script, size = WRK_SCENARIOS[scenario]
     lua_input = setup.wrk_inputs["add" if size is None else f"size{size}"]
-    return wrk.run(server.url + path, script, lua_input, connections=connections, seconds=seconds, threads=plan.wrk_threads)
+    return wrk.run(
+        server.url + path,
+        script,
+        lua_input,
+        connections=connections,
+        seconds=seconds,
+        threads=plan.wrk_threads,
+    )
 
 
-def drive(plan: Plan, setup: Setup, server: servers.Server, figures: ServerFigures, *, soak: bool = False) -> None:
-    """Warm-up, then every scenario at every connection count, memory noted on the way; with
-    `soak`, then the 1-line page at 16 connections until plan.soak_requests are served."""
+def drive(plan: Plan, setup: Setup, server: servers.Server, figures: ServerFigures) -> _MemoryMarks:
+    """Warm-up, then every scenario at every connection count, memory noted on the way."""
     wrk_run(plan, setup, server, "page10", 16, plan.warm_up_seconds)
     figures.memory["after warm-up"] = server.workers_rss_mib()
     memory = _MemoryMarks(server, figures)
@@ -290,20 +449,54 @@ def drive(plan: Plan, setup: Setup, server: servers.Server, figures: ServerFigur
             result = wrk_run(plan, setup, server, scenario, connections, plan.seconds)
             figures.runs[(scenario, connections)] = result
             memory.served(result.requests)
-            log(f"{figures.app} {figures.workers}w {scenario:>8} c{connections:<3} "
+            log(
+                f"{figures.app} {figures.workers}w {scenario:>8} c{connections:<3} "
                 f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}")
-    deadline = time.monotonic() + plan.soak_seconds
-    while soak and memory.count < plan.soak_requests and time.monotonic() < deadline:
-        soaked = wrk_run(plan, setup, server, "page1", 16, 10)
+                f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}"
+            )
+    return memory
+
+
+def soak(
+    plan: Plan, setup: Setup, server: servers.Server, memory: _MemoryMarks, until: float
+) -> None:
+    """The 1-line page at 64 connections until plan.soak_requests are served or `until`
+    (time.monotonic()) comes. Each wrk run lasts about as long as the next memory mark
+    needs at the last run's pace, so that the marks are noted close to 10k and 20k."""
+    figures = memory.figures
+    measured = figures.runs.get((SOAK_SCENARIO, SOAK_CONNECTIONS))
+    pace = measured.requests_per_second if measured else 100.0  # requests a second
+    shortest, longest = SOAK_CHUNK_SECONDS
+    while memory.count < plan.soak_requests and until - time.monotonic() >= shortest:
+        wanted = math.ceil((memory.next_stop(plan.soak_requests) - memory.count) / pace)
+        seconds = max(shortest, min(wanted, longest, int(until - time.monotonic())))
+        soaked = wrk_run(plan, setup, server, SOAK_SCENARIO, SOAK_CONNECTIONS, seconds)
+        pace = max(soaked.requests_per_second, 1.0)
         memory.served(soaked.requests)
         figures.soak_errors += soaked.errors
-    figures.memory[f"at the end ({memory.count} requests)"] = server.workers_rss_mib()
+        figures.soaked_seconds += seconds
+    log(
+        f"{figures.app} {figures.workers}w soak: {memory.count} requests served in all, "
+        f"{figures.soaked_seconds} s of {SOAK_SCENARIO} c{SOAK_CONNECTIONS}, "
+        f"errors {figures.soak_errors}"
+    )
+
+
+def soak_deadline(plan: Plan, phase_started: float, phases_left: int) -> float:
+    """When the soak must stop for the run to end within plan.time_budget_seconds: every
+    server phase still to come takes about as long as this one took (wrk runs of fixed
+    length), each project phase's checkout on top."""
+    phase_seconds = time.monotonic() - phase_started
+    checkouts_left = len(plan.workers) if "checkout" in plan.scenarios else 0
+    rest = phases_left * phase_seconds + checkouts_left * (plan.checkout_seconds + 5)
+    by_budget = plan.started + plan.time_budget_seconds - rest
+    return min(time.monotonic() + plan.soak_seconds, by_budget)
 
 
 @dataclass
 class _MemoryMarks:
     """Each worker's RSS noted at the end of the first wrk run past 10k and 20k requests."""
+
     server: servers.Server
     figures: ServerFigures
     count: int = 0
@@ -315,38 +508,63 @@ class _MemoryMarks:
             label = f"after {self.marks.pop(0) // 1000}k requests ({self.count})"
             self.figures.memory[label] = self.server.workers_rss_mib()
 
+    def next_stop(self, last: int) -> int:
+        """The next memory mark short of `last`, else `last`."""
+        return next((mark for mark in self.marks if mark < last), last)
 
-def bench_project(plan: Plan, setup: Setup, workers: int) -> ServerFigures:
+    def at_the_end(self) -> None:
+        self.figures.served = self.count
+        self.figures.memory[f"at the end ({self.count} requests)"] = self.server.workers_rss_mib()
+
+
+def bench_project(plan: Plan, setup: Setup, workers: int, *, soaked: bool) -> ServerFigures:
+    """`soaked`: the server that is driven on to plan.soak_requests for the memory figures."""
+    phase_started = time.monotonic()
     server = start_project(plan, workers)
     figures = ServerFigures("project", workers, log_path=str(server.log_path))
     try:
-        drive(plan, setup, server, figures, soak=plan.soak_requests > 0)
+        memory = drive(plan, setup, server, figures)
+        if soaked:
+            figures.soaked = True
+            phases_left = 2 * len(plan.workers) - 1  # this one's baseline, then both of the others
+            soak(plan, setup, server, memory, soak_deadline(plan, phase_started, phases_left))
+        memory.at_the_end()
         if "checkout" in plan.scenarios:
-            figures.checkout = asyncio.run(checkout.run(
-                server.url, setup.shops.checkout_product_id,
-                concurrency=plan.checkout_concurrency, seconds=plan.checkout_seconds,
-            ))
-            c = figures.checkout
-            log(f"project {workers}w checkout: {c.orders_per_second:.1f} orders/s  p50 {c.p50_ms:.0f} ms  "
-                f"p99 {c.p99_ms:.0f} ms  errors {c.errors} {c.first_error}")
+            figures.checkout = run_checkout(plan, setup, server)
     finally:
         servers.stop(server)
     figures.log_errors = server.log_errors()
     return figures
+
+
+def run_checkout(plan: Plan, setup: Setup, server: servers.Server) -> checkout.CheckoutResult:
+    result = asyncio.run(
+        checkout.run(
+            server.url,
+            setup.shops.checkout_product_id,
+            concurrency=plan.checkout_concurrency,
+            seconds=plan.checkout_seconds,
+        )
+    )
+    log(
+        f"project checkout: {result.orders_per_second:.1f} orders/s  p50 {result.p50_ms:.0f} ms  "
+        f"p99 {result.p99_ms:.0f} ms  errors {result.errors} {result.first_error}"
+    )
+    return result
 
 
 def bench_baseline(plan: Plan, setup: Setup, workers: int) -> ServerFigures:
     server = start_baseline(plan, workers)
     figures = ServerFigures("baseline", workers, log_path=str(server.log_path))
     try:
-        drive(plan, setup, server, figures)
+        drive(plan, setup, server, figures).at_the_end()
     finally:
         servers.stop(server)
     figures.log_errors = server.log_errors()
     return figures
 
 
-def set_up(plan: Plan) -> tuple[Setup, dict[str, str], dict[str, int]]:
+def set_up(plan: Plan) -> tuple[Setup, dict[str, int], dict[str, int]]:
     """Database, shoppers (seeded through the project), statement counts, the HTML check."""
     log(f"database {plan.database_url}, Redis {plan.redis_url}, project {plan.project_root}")
     shops = prepare_database(plan)
@@ -358,7 +576,8 @@ def set_up(plan: Plan) -> tuple[Setup, dict[str, str], dict[str, int]]:
         project_pages = fetch_pages(server, setup)
     finally:
         servers.stop(server)
-    log(f"seeded {sum(len(s) for s in shoppers.by_size.values())} shoppers with carts, {len(shoppers.adders)} adders")
+    with_carts = sum(len(s) for s in shoppers.by_size.values())
+    log(f"seeded {with_carts} shoppers with carts, {len(shoppers.adders)} adders")
     baseline = start_baseline(plan, 1)
     try:
         baseline_pages = fetch_pages(baseline, setup)
@@ -384,22 +603,27 @@ def main(argv: list[str]) -> None:
 
         profile.run(plan, sys.modules[__name__])
         return
-    started = time.monotonic()
+    plan.started = time.monotonic()
     info = machine.describe(plan.project_root, database.server_versions(plan.database_url))
     setup, sizes, differing = set_up(plan)
-    statements = count_statements(plan, setup)
+    statements, project_texts = count_statements(plan, setup)
     log(f"SQL statements per request (project, in-process): {statements}")
+    baseline_statements = check_baseline_sql(plan, setup, project_texts)
     all_figures = []
     for workers in plan.workers:
-        all_figures.append(bench_project(plan, setup, workers))
+        soaked = plan.soak_requests > 0 and workers == plan.workers[0]
+        all_figures.append(bench_project(plan, setup, workers, soaked=soaked))
         all_figures.append(bench_baseline(plan, setup, workers))
-    info["took"] = f"{(time.monotonic() - started) / 60:.1f} min"
+    info["took"] = f"{(time.monotonic() - plan.started) / 60:.1f} min"
     info["command"] = "make bench" if not argv else "bench/load.py " + " ".join(argv)
-    text = report.render(plan, info, all_figures, statements, sizes, differing)
+    text = report.render(plan, info, all_figures, statements, baseline_statements, sizes, differing)
     print("\n" + text)
     if plan.write_readme and plan.project_root == HARNESS_ROOT:
         report.write_readme(BENCH_DIR / "README.md", text)
         log("figures written to bench/README.md")
+    took = time.monotonic() - plan.started
+    budget = plan.time_budget_seconds
+    log(f"the whole run took {took / 60:.1f} min ({took:.0f} s; budget {budget:.0f} s)")
 
 
 if __name__ == "__main__":

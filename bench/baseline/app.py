@@ -44,7 +44,9 @@ POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "15"))  # the project's def
 def _pure_module(relative_path: str) -> ModuleType:
     """A module of the project loaded from its file alone (its package's __init__, which
     would bring the project's app along, is left out)."""
-    spec = importlib.util.spec_from_file_location(Path(relative_path).stem, PROJECT_ROOT / relative_path)
+    spec = importlib.util.spec_from_file_location(
+        Path(relative_path).stem, PROJECT_ROOT / relative_path
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -141,8 +143,15 @@ def cart_fingerprint(section: Section) -> str:
     """The project's digest of what the checkout form was rendered with
     (bp/cart/services/fingerprint.py), for product lines."""
     products = sorted(
-        ["product", p.line.line_id, p.line.product_id, p.line.quantity, p.line.unit_price_minor,
-         p.line.currency, True]
+        [
+            "product",
+            p.line.line_id,
+            p.line.product_id,
+            p.line.quantity,
+            p.line.unit_price_minor,
+            p.line.currency,
+            True,
+        ]
         for p in section.product_lines
     )
     seen = json.dumps([section.page_id, products, []], separators=(",", ":"))
@@ -159,7 +168,9 @@ app.jinja_env.globals.update(
     app_urls={},
 )
 # Compiled in, though the bench's carts hold no bookings.
-app.jinja_env.filters["slot_time"] = lambda starts, ends=None: format_slot_time(starts, ends, locale=LOCALE)
+app.jinja_env.filters["slot_time"] = lambda starts, ends=None: format_slot_time(
+    starts, ends, locale=LOCALE
+)
 
 
 @app.before_serving
@@ -196,20 +207,31 @@ def _section(page_id: int | None, page: Page | None, lines: list[Line]) -> Secti
     totals: dict[str, int] = {}
     for p in priced:
         totals[p.line.currency] = totals.get(p.line.currency, 0) + p.total_minor
-    return Section(page_id, page, priced, dict(sorted(totals.items())),
-                   sum(line.quantity for line in lines))
+    return Section(
+        page_id, page, priced, dict(sorted(totals.items())), sum(line.quantity for line in lines)
+    )
 
 
 async def _lines(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[Line]:
     """The lines, with their products' titles and prices (one statement for all)."""
     ids = sorted({row["product_id"] for row in rows})
-    products = {p["id"]: p for p in await conn.fetch(queries.products_by_ids(len(ids)), *ids)} if ids else {}
+    products = (
+        {p["id"]: p for p in await conn.fetch(queries.products_by_ids(len(ids)), *ids)}
+        if ids
+        else {}
+    )
     if any(row["order_id"] is not None for row in rows):
         raise RuntimeError("the baseline shows no pending orders")
     return [
-        Line(row["id"], row["product_id"], row["page_id"], products[row["product_id"]]["title"],
-             products[row["product_id"]]["price_minor"], products[row["product_id"]]["currency"],
-             row["quantity"])
+        Line(
+            row["id"],
+            row["product_id"],
+            row["page_id"],
+            products[row["product_id"]]["title"],
+            products[row["product_id"]]["price_minor"],
+            products[row["product_id"]]["currency"],
+            row["quantity"],
+        )
         for row in rows
     ]
 
@@ -232,12 +254,22 @@ async def page(page_slug: str) -> str:
             rows = await conn.fetch(queries.LINES_OF_PAGE, anon, the_page.id)
             lines = await _lines(conn, rows)
             _nothing_pending(
-                await conn.fetch(queries.PENDING_ENTRIES_OF_PAGE, "pending", anon, the_page.id, "ordered", "confirmed"),
+                await conn.fetch(
+                    queries.PENDING_ENTRIES_OF_PAGE,
+                    "pending",
+                    anon,
+                    the_page.id,
+                    "ordered",
+                    "confirmed",
+                ),
                 await conn.fetch(queries.PENDING_ORDER_OF_PAGE, anon, "pending", the_page.id),
             )
     return await render_template(
-        "cart/page.html", page=the_page, section=_section(the_page.id, the_page, lines),
-        max_quantity=MAX_QUANTITY, next_url=request.path,
+        "cart/page.html",
+        page=the_page,
+        section=_section(the_page.id, the_page, lines),
+        max_quantity=MAX_QUANTITY,
+        next_url=request.path,
     )
 
 
@@ -253,16 +285,28 @@ async def overview() -> str:
                 await conn.fetch(queries.PENDING_ORDERS, anon, "pending"),
             )
             page_ids = sorted({line.page_id for line in lines if line.page_id is not None})
-            pages = {
-                row["id"]: Page(row["id"], row["slug"], row["title"])
-                for row in await conn.fetch(queries.pages_by_ids(len(page_ids)), *page_ids)
-            } if page_ids else {}
+            pages = (
+                {
+                    row["id"]: Page(row["id"], row["slug"], row["title"])
+                    for row in await conn.fetch(queries.pages_by_ids(len(page_ids)), *page_ids)
+                }
+                if page_ids
+                else {}
+            )
         for page_id in {line.page_id for line in lines}:
             on_page = [line for line in lines if line.page_id == page_id]
             sections.append(_section(page_id, pages.get(page_id) if page_id else None, on_page))
-        sections.sort(key=lambda s: (s.page_id is not None, s.page.title.casefold() if s.page else "", s.page_id or 0))
+        sections.sort(
+            key=lambda s: (
+                s.page_id is not None,
+                s.page.title.casefold() if s.page else "",
+                s.page_id or 0,
+            )
+        )
     return await render_template(
-        "cart/overview.html", overview=Overview(tuple(sections)), max_quantity=MAX_QUANTITY,
+        "cart/overview.html",
+        overview=Overview(tuple(sections)),
+        max_quantity=MAX_QUANTITY,
         next_url=request.path,
     )
 
@@ -284,8 +328,14 @@ async def add() -> Any:
         if product is None or not product["available"]:
             abort(400)
         line = await conn.fetchrow(
-            queries.ADD_TO_LINE, None, anon, product["page_id"], product_id, quantity, now, now,
-            now, MAX_QUANTITY,
+            queries.ADD_TO_LINE,
+            None,
+            anon,
+            product["page_id"],
+            product_id,
+            quantity,
+            now,
+            MAX_QUANTITY,
         )
         if line is None:  # over the most a line may hold: refused, as the project does
             await flash(f"You cannot have more than {MAX_QUANTITY} of {product['title']}.", "error")

@@ -1,22 +1,19 @@
 """The SQL the project sends for its cart page, overview and add-to-cart, as text.
 
 Captured from the project (bench/harness/count_statements.py --show, a SQLAlchemy
-`before_cursor_execute` listener) at commit b418247 and pasted here unchanged, casts
-included, so that PostgreSQL is asked exactly the same. BEGIN and COMMIT come around them
-on both sides (a transaction per request) and are not counted on either.
+`before_cursor_execute` listener, on the bench's own database) at commit 364169f and pasted
+here unchanged, casts and parameter numbers included, so that PostgreSQL is asked exactly
+the same. BEGIN and COMMIT come around them on both sides (a transaction per request) and
+are not counted on either. bench/load.py compares these texts with the project's at the
+start of each run and warns of any that differ.
 """
 
 from __future__ import annotations
 
-PAGE_BY_SLUG = (
-    "SELECT posts.id, posts.slug, posts.title, posts.created_at, posts.updated_at "
-    "FROM posts WHERE posts.slug = $1::VARCHAR"
-)
-
-PAGE_BY_ID = (
-    "SELECT posts.id, posts.slug, posts.title, posts.created_at, posts.updated_at "
-    "FROM posts WHERE posts.id = $1::INTEGER"
-)
+# Only what the pages show: id, slug and title.
+_PAGES = "SELECT posts.id, posts.slug, posts.title FROM posts WHERE "
+PAGE_BY_SLUG = _PAGES + "posts.slug = $1::VARCHAR"
+PAGE_BY_ID = _PAGES + "posts.id = $1::INTEGER"
 
 _LINES = (
     "SELECT cart_items.id, cart_items.product_id, cart_items.page_id, cart_items.quantity, "
@@ -27,22 +24,26 @@ _LINES_ORDER = " ORDER BY cart_items.created_at, cart_items.id"
 LINES_OF_PAGE = _LINES + " AND cart_items.page_id = $2::INTEGER" + _LINES_ORDER
 LINES_OF_ALL_PAGES = _LINES + _LINES_ORDER
 
-PRODUCT_BY_ID = (
-    "SELECT products.id, products.slug, products.title, products.description, "
-    "products.price_minor, products.currency, products.available, products.page_id, "
-    "products.created_at, products.updated_at FROM products WHERE products.id = $1::INTEGER"
+# The columns of the project's ProductInfo.
+_PRODUCTS = (
+    "SELECT products.id, products.slug, products.title, products.price_minor, "
+    "products.currency, products.available, products.page_id FROM products WHERE "
 )
+PRODUCT_BY_ID = _PRODUCTS + "products.id = $1::INTEGER"
+
+
+def _integers_in(count: int) -> str:
+    """`IN ($1::INTEGER, ..., $count::INTEGER)`: SQLAlchemy expands an `IN` parameter into
+    one placeholder per value, so each count of ids is a statement text of its own."""
+    return "IN (" + ", ".join(f"${n}::INTEGER" for n in range(1, count + 1)) + ")"
 
 
 def products_by_ids(count: int) -> str:
-    """One placeholder per id, as SQLAlchemy expands `IN` (one statement text per count)."""
-    placeholders = ", ".join(f"${n}::INTEGER" for n in range(1, count + 1))
-    return PRODUCT_BY_ID.replace("products.id = $1::INTEGER", f"products.id IN ({placeholders})")
+    return _PRODUCTS + "products.id " + _integers_in(count)
 
 
 def pages_by_ids(count: int) -> str:
-    placeholders = ", ".join(f"${n}::INTEGER" for n in range(1, count + 1))
-    return PAGE_BY_ID.replace("posts.id = $1::INTEGER", f"posts.id IN ({placeholders})")
+    return _PAGES + "posts.id " + _integers_in(count)
 
 
 def _pending_entries(on_one_page: bool) -> str:
@@ -76,20 +77,29 @@ _PENDING_ORDERS = (
     "AND orders.user_id IS NULL AND orders.status = $2::VARCHAR"
 )
 _PENDING_ORDERS_ORDER = " ORDER BY orders.created_at, orders.id, order_items.id"
-PENDING_ORDER_OF_PAGE = _PENDING_ORDERS + " AND orders.page_id = $3::INTEGER" + _PENDING_ORDERS_ORDER
+PENDING_ORDER_OF_PAGE = (
+    _PENDING_ORDERS + " AND orders.page_id = $3::INTEGER" + _PENDING_ORDERS_ORDER
+)
 PENDING_ORDERS = _PENDING_ORDERS + _PENDING_ORDERS_ORDER
 
-# Parameters: user id, session id, page id, product id, quantity, created, updated,
-# updated again, the most a line may hold.
+# Parameters: user id, session id, page id, product id, quantity, now (created, updated and
+# updated again: one parameter), the most a line may hold.
 ADD_TO_LINE = (
     "INSERT INTO cart_items (user_id, session_id, page_id, product_id, quantity, created_at, "
     "updated_at) VALUES ($1::INTEGER, $2::VARCHAR, $3::INTEGER, $4::INTEGER, $5::INTEGER, "
-    "$6::TIMESTAMP WITH TIME ZONE, $7::TIMESTAMP WITH TIME ZONE) ON CONFLICT (session_id, "
+    "$6::TIMESTAMP WITH TIME ZONE, $6::TIMESTAMP WITH TIME ZONE) ON CONFLICT (session_id, "
     "coalesce(page_id, 0), product_id) WHERE deleted_at IS NULL AND user_id IS NULL AND "
     "order_id IS NULL DO UPDATE SET quantity = (cart_items.quantity + excluded.quantity), "
-    "updated_at = $8::TIMESTAMP WITH TIME ZONE WHERE cart_items.quantity + excluded.quantity "
-    "<= $9::INTEGER RETURNING cart_items.id, cart_items.quantity"
+    "updated_at = $6::TIMESTAMP WITH TIME ZONE WHERE cart_items.quantity + excluded.quantity "
+    "<= $7::INTEGER RETURNING cart_items.id, cart_items.quantity"
 )
 
-# How many statements each baseline request sends (the report's "SQL/req" for the baseline).
+# How many statements each baseline request sends (the report's "SQL/req" for the
+# baseline): page = page, lines, products, pending bookings, pending order; overview =
+# lines, products, pending bookings, pending orders, pages; add = product, upsert, page.
 STATEMENTS = {"page": 5, "overview": 5, "add": 3}
+
+
+def statements_of(request: str) -> int:
+    """STATEMENTS of one of the bench's requests (page1, page10, page50, overview, add)."""
+    return STATEMENTS["page" if request.startswith("page") else request]

@@ -33,20 +33,26 @@ async def _one_order(base_url: str, product_id: int) -> None:
     ) as http:
         shop = await http.get(f"/shop/{CHECKOUT_SLUG}/")
         token = csrf_token_of(shop.text)
-        cart = await http.post("/cart/add", data={"csrf_token": token, "product_id": str(product_id), "quantity": "1"})
+        cart = await http.post(
+            "/cart/add", data={"csrf_token": token, "product_id": str(product_id), "quantity": "1"}
+        )
         if not str(cart.url).endswith(f"/cart/{CHECKOUT_SLUG}/"):
             raise RuntimeError(f"add did not lead to the cart page: {cart.status_code} {cart.url}")
         checkout = form_with_button(cart.text, str(cart.url), "Check out and pay")
         hosted = await http.post(checkout.action, data=checkout.fields)
         if "/sumup-sandbox/pay/" not in str(hosted.url):
-            raise RuntimeError(f"checkout did not lead to the sandbox: {hosted.status_code} {hosted.url}")
+            raise RuntimeError(
+                f"checkout did not lead to the sandbox: {hosted.status_code} {hosted.url}"
+            )
         pay = form_with_button(hosted.text, str(hosted.url), "Pay")
         back = await http.post(pay.action, data={**pay.fields, "card_number": TEST_CARD})
         if "/checkout/return/" not in str(back.url) or "is paid" not in back.text:
             raise RuntimeError(f"the return page does not say paid: {back.status_code} {back.url}")
 
 
-async def run(base_url: str, product_id: int, *, concurrency: int, seconds: float) -> CheckoutResult:
+async def run(
+    base_url: str, product_id: int, *, concurrency: int, seconds: float
+) -> CheckoutResult:
     durations: list[float] = []
     errors: list[str] = []
     deadline = time.monotonic() + seconds

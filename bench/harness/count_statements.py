@@ -5,8 +5,10 @@
 Run by bench/load.py with the same settings (environment) as the bench's servers, on the
 same database and carts: it imports the app of PROJECT_ROOT (another checkout maybe),
 sends each request of requests.json through the app's test client a few times with a
-SQLAlchemy `before_cursor_execute` listener on the app's engine, and prints the statements
-per request as JSON. `--show` prints the statements themselves (to write the baseline's).
+SQLAlchemy `before_cursor_execute` listener on the app's engine, and prints as JSON the
+statements per request and the texts of one request's (whitespace folded), which bench/
+load.py compares with the baseline's. `--show` prints the texts on stderr too (to write the
+baseline's queries.py).
 `--url-rules` prints the app's endpoints and paths instead (for the baseline's url_for).
 
 requests.json: [{"name": ..., "method": "GET"|"POST", "path": ..., "cookie": ...,
@@ -26,7 +28,12 @@ from typing import Any
 REPEATS = 3  # after one warm-up request (which may fill caches the others then skip)
 
 
-async def count(requests: list[dict[str, Any]], show: bool) -> dict[str, float]:
+def one_line(statement: str) -> str:
+    """The statement's text with its whitespace folded, as both sides are compared."""
+    return " ".join(statement.split())
+
+
+async def count(requests: list[dict[str, Any]], show: bool) -> dict[str, Any]:
     from sqlalchemy import event
 
     from app import create_app
@@ -39,23 +46,29 @@ async def count(requests: list[dict[str, Any]], show: bool) -> dict[str, float]:
         statements.append(statement)
 
     counts: dict[str, float] = {}
+    texts: dict[str, list[str]] = {}
     async with app.test_app():
         event.listen(engine_of(app).sync_engine, "before_cursor_execute", _record)
         client = app.test_client()
         for spec in requests:
-            await _send(client, spec)  # warm-up
+            await send_request(client, spec)  # warm-up
             statements.clear()
             for _ in range(REPEATS):
-                await _send(client, spec)
+                await send_request(client, spec)
             counts[spec["name"]] = len(statements) / REPEATS
+            texts[spec["name"]] = [one_line(s) for s in statements[: len(statements) // REPEATS]]
             if show:
-                print(f"--- {spec['name']}: {len(statements) / REPEATS:g} statements", file=sys.stderr)
-                for statement in statements[: len(statements) // REPEATS]:
-                    print(" ".join(statement.split()) + ";", file=sys.stderr)
-    return counts
+                _show(spec["name"], counts[spec["name"]], texts[spec["name"]])
+    return {"counts": counts, "statements": texts}
 
 
-async def _send(client: Any, spec: dict[str, Any]) -> None:
+def _show(name: str, per_request: float, texts: list[str]) -> None:
+    print(f"--- {name}: {per_request:g} statements", file=sys.stderr)
+    for text in texts:
+        print(text + ";", file=sys.stderr)
+
+
+async def send_request(client: Any, spec: dict[str, Any]) -> None:
     headers = {"Cookie": spec["cookie"], "Accept": "text/html"}
     if spec["method"] == "POST":
         response = await client.post(spec["path"], form=spec["form"], headers=headers)
@@ -83,8 +96,7 @@ def main() -> None:
         print(json.dumps(url_rules()))
         return
     requests = json.load(sys.stdin)
-    counts = asyncio.run(count(requests, show="--show" in sys.argv))
-    print(json.dumps(counts))
+    print(json.dumps(asyncio.run(count(requests, show="--show" in sys.argv))))
 
 
 if __name__ == "__main__":

@@ -35,8 +35,17 @@ def ensure_database(url: str) -> None:
     args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
     args += ["-U", parts.username or "postgres"]
     found = subprocess.run(
-        ["psql", *args, "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-        capture_output=True, text=True, check=True,
+        [
+            "psql",
+            *args,
+            "-d",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{name}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     if found.stdout.strip() != "1":
         subprocess.run(["createdb", *args, name], check=True)
@@ -54,7 +63,11 @@ def migrate(project_root: Path, env: dict[str, str]) -> None:
     """The benched checkout's own migrations (`manage.py migrate`, as make migrate)."""
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate"],
-        cwd=project_root, env=env, capture_output=True, text=True, check=False,
+        cwd=project_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"manage.py migrate failed:\n{done.stdout}\n{done.stderr}")
@@ -76,7 +89,9 @@ async def insert_shops(url: str) -> Shops:
         async with connection.transaction():
             shop_id = await _page(connection, SHOP_SLUG, "Bench shop")
             product_ids = [
-                await _product(connection, shop_id, f"{SHOP_SLUG}-{n:02d}", f"Bench product {n:02d}", 100 + n)
+                await _product(
+                    connection, shop_id, f"{SHOP_SLUG}-{n:02d}", f"Bench product {n:02d}", 100 + n
+                )
                 for n in range(SHOP_PRODUCTS)
             ]
             checkout_id = await _page(connection, CHECKOUT_SLUG, "Bench checkout shop")
@@ -92,16 +107,22 @@ async def _page(connection: asyncpg.Connection, slug: str, title: str) -> int:
     return await connection.fetchval(
         "INSERT INTO posts (slug, title, created_at, updated_at) VALUES ($1, $2, now(), now()) "
         "RETURNING id",
-        slug, title,
+        slug,
+        title,
     )
 
 
-async def _product(connection: asyncpg.Connection, page_id: int, slug: str, title: str, price: int) -> int:
+async def _product(
+    connection: asyncpg.Connection, page_id: int, slug: str, title: str, price: int
+) -> int:
     return await connection.fetchval(
         "INSERT INTO products (slug, title, description, price_minor, currency, available, "
         "page_id, created_at, updated_at) VALUES ($1, $2, '', $3, 'GBP', true, $4, now(), now()) "
         "RETURNING id",
-        slug, title, price, page_id,
+        slug,
+        title,
+        price,
+        page_id,
     )
 
 
@@ -109,8 +130,21 @@ def server_versions(url: str) -> str:
     """PostgreSQL's version line, for the report."""
     parts = urlsplit(plain_dsn(url))
     done = subprocess.run(
-        ["psql", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
-         "-U", parts.username or "postgres", "-d", parts.path.lstrip("/"), "-tAc", "SHOW server_version"],
-        capture_output=True, text=True, check=False,
+        [
+            "psql",
+            "-h",
+            parts.hostname or "127.0.0.1",
+            "-p",
+            str(parts.port or 5432),
+            "-U",
+            parts.username or "postgres",
+            "-d",
+            parts.path.lstrip("/"),
+            "-tAc",
+            "SHOW server_version",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return done.stdout.strip() or "?"

@@ -17,16 +17,26 @@ def normalise(html: str) -> str:
 
 def differing_bytes(project: str, baseline: str) -> int:
     """How many bytes of the longer side the differing lines hold (0: the same page)."""
-    a, b = normalise(project).splitlines(keepends=True), normalise(baseline).splitlines(keepends=True)
+    a, b = (
+        normalise(project).splitlines(keepends=True),
+        normalise(baseline).splitlines(keepends=True),
+    )
     differing = 0
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag != "equal":
-            differing += max(sum(len(x.encode()) for x in a[i1:i2]), sum(len(x.encode()) for x in b[j1:j2]))
+            differing += max(
+                sum(len(x.encode()) for x in a[i1:i2]), sum(len(x.encode()) for x in b[j1:j2])
+            )
     return differing
 
 
 def first_difference(project: str, baseline: str) -> str:
     diff = difflib.unified_diff(
-        normalise(project).splitlines(), normalise(baseline).splitlines(), "project", "baseline", lineterm="", n=1
+        normalise(project).splitlines(),
+        normalise(baseline).splitlines(),
+        "project",
+        "baseline",
+        lineterm="",
+        n=1,
     )
     return "\n".join(list(diff)[:20])

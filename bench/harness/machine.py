@@ -22,11 +22,25 @@ def load_average() -> str:
 
 def git_commit(root: Path) -> str:
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        ).stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "?"
     # Uncommitted changes of the app's code count: others may be changing it right now.
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "app.py", "bp", "shared", "templates", "models", "services", "sumup")
+    dirty = git(
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        "app.py",
+        "bp",
+        "shared",
+        "templates",
+        "models",
+        "services",
+        "sumup",
+    )
     return commit + (" + uncommitted changes" if dirty else "")
 
 

@@ -28,15 +28,20 @@ def run(plan: Any, load: Any) -> None:
         setup = load.Setup(shops, shoppers, load.write_wrk_inputs(shoppers, shops))
         load.wrk_run(plan, setup, server, "page10", 16, plan.warm_up_seconds)
         output = _output_path(plan, load.OUT_DIR)
-        spy = _start_py_spy(server.worker_pids()[0], output, plan.profile_seconds, plan.profile_format)
+        spy = _start_py_spy(
+            server.worker_pids()[0], output, plan.profile_seconds, plan.profile_format
+        )
         time.sleep(1)  # py-spy attached before the load starts
         result = load.wrk_run(plan, setup, server, "page10", 16, plan.profile_seconds)
         if spy.wait(timeout=plan.profile_seconds + 60) != 0:
             raise SystemExit(f"py-spy failed ({spy.returncode}): see above")
     finally:
         load.servers.stop(server)
-    load.log(f"page10 c16 under py-spy: {result.requests_per_second:.1f} req/s, p99 {result.p99_ms:.1f} ms "
-             f"(sampling slows it); errors in the server log: {server.log_errors()}")
+    load.log(
+        f"page10 c16 under py-spy: {result.requests_per_second:.1f} req/s, "
+        f"p99 {result.p99_ms:.1f} ms (sampling slows it); "
+        f"errors in the server log: {server.log_errors()}"
+    )
     load.log(f"profile written to {output}")
 
 
@@ -45,9 +50,24 @@ def _output_path(plan: Any, out_dir: Path) -> Path:
     return out_dir / f"profile-page10-c16-{commit}.{SUFFIXES[plan.profile_format]}"
 
 
-def _start_py_spy(pid: int, output: Path, seconds: float, output_format: str) -> subprocess.Popen[bytes]:
+def _start_py_spy(
+    pid: int, output: Path, seconds: float, output_format: str
+) -> subprocess.Popen[bytes]:
     # --gil: only samples holding the GIL, i.e. Python's own work (waiting on PostgreSQL is not).
-    return subprocess.Popen([
-        PY_SPY, "record", "--pid", str(pid), "--gil", "--rate", "250", "--format", output_format,
-        "--output", str(output), "--duration", str(int(seconds) + 1),
-    ])
+    return subprocess.Popen(
+        [
+            PY_SPY,
+            "record",
+            "--pid",
+            str(pid),
+            "--gil",
+            "--rate",
+            "250",
+            "--format",
+            output_format,
+            "--output",
+            str(output),
+            "--duration",
+            str(int(seconds) + 1),
+        ]
+    )

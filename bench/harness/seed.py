@@ -35,27 +35,37 @@ class Shoppers:
 async def seed_shoppers(base_url: str, product_ids: list[int]) -> Shoppers:
     async with asyncio.timeout(300):
         sized = [
-            _shopper(base_url, product_ids[:size]) for size in CART_SIZES for _ in range(SHOPPERS_PER_SIZE)
+            _shopper(base_url, product_ids[:size])
+            for size in CART_SIZES
+            for _ in range(SHOPPERS_PER_SIZE)
         ]
         adders = [_shopper(base_url, product_ids[:1]) for _ in range(ADD_SHOPPERS)]
         made = await asyncio.gather(*sized, *adders)
     by_size = {
-        size: made[i * SHOPPERS_PER_SIZE : (i + 1) * SHOPPERS_PER_SIZE] for i, size in enumerate(CART_SIZES)
+        size: made[i * SHOPPERS_PER_SIZE : (i + 1) * SHOPPERS_PER_SIZE]
+        for i, size in enumerate(CART_SIZES)
     }
     return Shoppers(by_size, made[len(sized) :])
 
 
 async def _shopper(base_url: str, product_ids: list[int]) -> Shopper:
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, headers={"Accept": "text/html"}) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=60, headers={"Accept": "text/html"}
+    ) as http:
         shop = await http.get(f"/shop/{SHOP_SLUG}/")
         shop.raise_for_status()
         token = csrf_token_of(shop.text)
         for product_id in product_ids:
             added = await http.post(
-                "/cart/add", data={"csrf_token": token, "product_id": str(product_id), "quantity": "1"}
+                "/cart/add",
+                data={"csrf_token": token, "product_id": str(product_id), "quantity": "1"},
             )
-            if added.status_code != 302 or not added.headers["location"].endswith(f"/cart/{SHOP_SLUG}/"):
-                raise SystemExit(f"seeding: add of product {product_id} answered {added.status_code}")
+            if added.status_code != 302 or not added.headers["location"].endswith(
+                f"/cart/{SHOP_SLUG}/"
+            ):
+                raise SystemExit(
+                    f"seeding: add of product {product_id} answered {added.status_code}"
+                )
         cart = await http.get(f"/cart/{SHOP_SLUG}/")
         if cart.status_code != 200 or cart.text.count('class="line"') != len(product_ids):
             raise SystemExit(f"seeding: the cart page does not show {len(product_ids)} lines")

@@ -22,9 +22,21 @@ HYPERCORN = str(Path(sys.executable).with_name("hypercorn"))
 # Settings a developer's shell may hold that would make the server another than the one
 # benched (a real SumUp key would turn the sandbox off, say): dropped, as the tests do.
 _SETTING_PREFIXES = (
-    "APP_", "AUDIT_LOG", "BACKGROUND_JOBS", "CANONICAL_HOST", "CART_", "DATABASE_URL",
-    "EVENTS_", "LOCALE", "ORDER_", "REDIS_URL", "SECRET_KEY", "SESSION_COOKIE_", "SUMUP_",
-    "TRUSTED_PROXY_HOPS", "BASELINE_",
+    "APP_",
+    "AUDIT_LOG",
+    "BACKGROUND_JOBS",
+    "CANONICAL_HOST",
+    "CART_",
+    "DATABASE_URL",
+    "EVENTS_",
+    "LOCALE",
+    "ORDER_",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "SESSION_COOKIE_",
+    "SUMUP_",
+    "TRUSTED_PROXY_HOPS",
+    "BASELINE_",
 )
 SECRET_KEY = "bench-" + "k" * 40  # the project's and the baseline's: both read the cookie
 
@@ -35,7 +47,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def project_env(*, origin: str, database_url: str, redis_url: str, var_dir: Path, background_jobs: bool = True) -> dict[str, str]:
+def project_env(
+    *, origin: str, database_url: str, redis_url: str, var_dir: Path, background_jobs: bool = True
+) -> dict[str, str]:
     """Development mode stated explicitly (the SumUp sandbox is served: the checkout
     scenario pays there), on PostgreSQL and Redis, the order jobs and event dispatcher on
     as in production, one host name not enforced, quantities up to the highest allowed."""
@@ -122,7 +136,11 @@ def start(
     with log_path.open("ab") as log:
         popen = subprocess.Popen(
             [HYPERCORN, app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-            cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = Server(name, port, popen, log_path)
     _wait_until_ready(server, workers)

@@ -38,12 +38,27 @@ def write_lua_table(path: Path, body: str) -> Path:
     return path
 
 
-def run(url: str, script: str, script_arg: Path, *, connections: int, seconds: float, threads: int = 2) -> WrkResult:
+def run(
+    url: str, script: str, script_arg: Path, *, connections: int, seconds: float, threads: int = 2
+) -> WrkResult:
     threads = max(1, min(threads, connections))
     done = subprocess.run(
-        [WRK, f"--threads={threads}", f"--connections={connections}", f"--duration={seconds:g}s",
-         "--timeout=10s", "--latency", "--script", str(LUA_DIR / script), url, "--", str(script_arg)],
-        capture_output=True, text=True, check=False,
+        [
+            WRK,
+            f"--threads={threads}",
+            f"--connections={connections}",
+            f"--duration={seconds:g}s",
+            "--timeout=10s",
+            "--latency",
+            "--script",
+            str(LUA_DIR / script),
+            url,
+            "--",
+            str(script_arg),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -68,7 +83,9 @@ def parse(output: str) -> WrkResult:
             raise ValueError(f"wrk's output has no {pattern!r}:\n{output}")
         return default
 
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return WrkResult(
         requests=int(number(r"^\s*(\d+) requests in")),
         requests_per_second=float(number(r"^Requests/sec:\s+([\d.]+)")),

@@ -1,5 +1,6 @@
 """The load bench's pure parts (bench/harness): wrk's output read into numbers, the HTML
-check between the baseline and the project, the README's generated section."""
+check and the SQL check between the baseline and the project, the README's generated
+section."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from harness import html_check, report, wrk  # noqa: E402
+from harness import html_check, report, sql_check, wrk  # noqa: E402
 
 WRK_OUTPUT = """\
 Running 5s test @ http://127.0.0.1:40211/cart/bench-shop/
@@ -41,7 +42,9 @@ def test_wrk_output_is_read_with_its_units_and_every_kind_of_error() -> None:
 
 
 def test_microseconds_and_no_errors() -> None:
-    quiet = WRK_OUTPUT.replace("112.30ms", "950.00us").replace("  Socket errors: connect 0, read 2, write 0, timeout 3\n", "")
+    quiet = WRK_OUTPUT.replace("112.30ms", "950.00us").replace(
+        "  Socket errors: connect 0, read 2, write 0, timeout 3\n", ""
+    )
     result = wrk.parse(quiet.replace("bench-bad-answers: 7", "bench-bad-answers: 0"))
     assert result.p50_ms == pytest.approx(0.95) and result.errors == 0
 
@@ -55,11 +58,42 @@ def test_the_checkout_key_is_the_only_difference_forgiven() -> None:
     page = '<form>\n<input type="hidden" name="checkout_key" value="{}">\n<p>£1.00</p>\n</form>\n'
     assert html_check.differing_bytes(page.format("a" * 32), page.format("b" * 32)) == 0
     other = page.replace("£1.00", "£2.00")
-    assert html_check.differing_bytes(page.format("a"), other.format("b")) == len("<p>£1.00</p>\n".encode())
+    assert html_check.differing_bytes(page.format("a"), other.format("b")) == len(
+        "<p>£1.00</p>\n".encode()
+    )
 
 
 def test_the_readme_keeps_its_hand_written_text_around_the_figures(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(f"# Benches\nintro\n{report.START}\nold figures\n{report.END}\nafter\n")
     report.write_readme(readme, "new figures")
-    assert readme.read_text() == f"# Benches\nintro\n{report.START}\nnew figures\n{report.END}\nafter\n"
+    assert (
+        readme.read_text()
+        == f"# Benches\nintro\n{report.START}\nnew figures\n{report.END}\nafter\n"
+    )
+
+
+PAGE_SQL = [
+    "SELECT posts.id, posts.slug, posts.title FROM posts WHERE posts.slug = $1::VARCHAR",
+    "SELECT products.id FROM products WHERE products.id IN ($1::INTEGER)",
+]
+
+
+def test_the_same_statements_on_both_sides_raise_no_warning() -> None:
+    assert sql_check.differences({"page1": PAGE_SQL}, {"page1": list(PAGE_SQL)}) == []
+
+
+def test_a_statement_that_drifted_is_named_with_both_texts_where_they_part() -> None:
+    drifted = [
+        PAGE_SQL[0].replace("posts.title FROM", "posts.title, posts.created_at FROM"),
+        PAGE_SQL[1],
+    ]
+    [warning] = sql_check.differences({"page1": PAGE_SQL}, {"page1": drifted})
+    assert warning.startswith("page1: statement 1 (project sends 2, baseline 2): ")
+    assert "posts.title FROM posts" in warning and "posts.title, posts.created_at" in warning
+
+
+def test_a_statement_the_baseline_leaves_out_is_named() -> None:
+    [warning] = sql_check.differences({"add": PAGE_SQL}, {"add": PAGE_SQL[:1]})
+    assert warning.startswith("add: statement 2 (project sends 2, baseline 1): ")
+    assert "baseline «(none)»" in warning
