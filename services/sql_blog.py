@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.interfaces import PageInfo
 from shared.models import Post
-from shared.statements import run
+from shared.statements import fetch_all, fetch_first
 
 # What a PageInfo holds, and no more (a post's body can be long). Built once, each of these
 # (shared/statements.py): every cart page looks its page up.
@@ -29,11 +29,11 @@ class SqlBlogService:
         if "\x00" in slug:
             # No stored slug can hold one (PostgreSQL refuses NUL in text, as a query error).
             return None
-        row = (await run(session, _PAGE_BY_SLUG, {"slug": slug})).first()
+        row = await fetch_first(session, _PAGE_BY_SLUG, {"slug": slug})
         return _info(row) if row else None
 
     async def page_by_id(self, session: AsyncSession, page_id: int) -> PageInfo | None:
-        row = (await run(session, _PAGE_BY_ID, {"page_id": page_id})).first()
+        row = await fetch_first(session, _PAGE_BY_ID, {"page_id": page_id})
         return _info(row) if row else None
 
     async def pages_by_ids(
@@ -42,7 +42,7 @@ class SqlBlogService:
         wanted = sorted(set(page_ids))
         if not wanted:
             return {}
-        rows = await run(session, _PAGES_BY_IDS, {"page_ids": wanted})
+        rows = await fetch_all(session, _PAGES_BY_IDS, {"page_ids": wanted})
         return {row.id: _info(row) for row in rows}
 
     async def list_pages(self, session: AsyncSession) -> list[PageInfo]:

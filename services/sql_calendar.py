@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from shared.interfaces import BookingError, EntryInfo, Owner, SlotInfo, SlotSoldOut
 from shared.interfaces.calendar import HoldingLimitReached
 from shared.models import Calendar, CalendarEntry, CalendarSlot, EntryState, utcnow
-from shared.statements import belongs_to, belongs_to_owner_param, owner_params, run
+from shared.statements import belongs_to, belongs_to_owner_param, fetch_all, owner_params
 
 # The states in which an entry holds one of its slot's places.
 _HOLDS_A_PLACE = (EntryState.ORDERED, EntryState.CONFIRMED)
@@ -188,7 +188,7 @@ class SqlCalendarService:
         self, session: AsyncSession, owner: Owner, *, page_id: int | None = None
     ) -> list[EntryInfo]:
         query = _pending_entries_query(signed_in=owner.signed_in, one_page=page_id is not None)
-        rows = await run(session, query, {**owner_params(owner), "page_id": page_id})
+        rows = await fetch_all(session, query, {**owner_params(owner), "page_id": page_id})
         return [
             _entry_info(
                 row,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.interfaces import ProductInfo
 from shared.models import Product
-from shared.statements import run
+from shared.statements import fetch_all, fetch_first
 
 # Built once, each (shared/statements.py): every add and every cart page reads products.
 _PRODUCT_COLUMNS = (
@@ -42,7 +42,7 @@ def _info(product: Product | Row[Any]) -> ProductInfo:
 
 class SqlMarketService:
     async def get_product(self, session: AsyncSession, product_id: int) -> ProductInfo | None:
-        row = (await run(session, _PRODUCT_BY_ID, {"product_id": product_id})).first()
+        row = await fetch_first(session, _PRODUCT_BY_ID, {"product_id": product_id})
         return _info(row) if row else None
 
     async def get_products(
@@ -51,7 +51,7 @@ class SqlMarketService:
         wanted = sorted(set(product_ids))
         if not wanted:
             return {}
-        rows = await run(session, _PRODUCTS_BY_IDS, {"product_ids": wanted})
+        rows = await fetch_all(session, _PRODUCTS_BY_IDS, {"product_ids": wanted})
         return {row.id: _info(row) for row in rows}
 
     async def products_for_page(

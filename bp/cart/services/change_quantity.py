@@ -21,7 +21,7 @@ from models.cart_item import CartItem
 from shared.interfaces import Owner
 from shared.models import utcnow
 from shared.registry import services
-from shared.statements import owner_params, run
+from shared.statements import fetch_all, owner_params
 
 
 async def change_quantity(
@@ -84,7 +84,7 @@ async def change_quantities(
     if owner is None:  # an anonymous visitor with no cart owns no line
         raise CartError("line_unknown")
     query = live_lines_query(signed_in=owner.signed_in, scope="all")
-    lines = {row.id: row for row in await run(session, query, owner_params(owner))}
+    lines = {row.id: row for row in await fetch_all(session, query, owner_params(owner))}
     if not wanted.keys() <= lines.keys():
         raise CartError("line_unknown")
     products = await services.market.get_products(

@@ -20,7 +20,7 @@ from bp.cart.services.lines import LineScope, live_lines_query
 from bp.cart.services.pending_orders import PendingOrder, pending_order_of, pending_orders_of
 from shared.interfaces import EntryInfo, Owner, PageInfo, ProductInfo
 from shared.registry import services
-from shared.statements import owner_params, run
+from shared.statements import fetch_all, owner_params
 
 # The market is another service: a line whose product it no longer knows is shown, not lost.
 MISSING_PRODUCT_TITLE = "A product that is no longer sold"
@@ -114,7 +114,7 @@ async def _product_lines(
 ) -> tuple[ProductLine, ...]:
     scope: LineScope = "all" if all_pages else "site" if page is None else "page"
     query = live_lines_query(signed_in=owner.signed_in, scope=scope)
-    rows = (await run(session, query, {**owner_params(owner), "page_id": page})).all()
+    rows = await fetch_all(session, query, {**owner_params(owner), "page_id": page})
     products = await services.market.get_products(session, {row.product_id for row in rows})
     return tuple(
         _product_line(row.id, row.page_id, row.quantity, row.product_id, row.order_id, products)

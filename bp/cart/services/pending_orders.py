@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp.cart.services.lines import LineScope
 from models.order import Order, OrderItem, OrderStatus
 from shared.interfaces import Owner
-from shared.statements import belongs_to_owner_param, owner_params, run
+from shared.statements import belongs_to_owner_param, fetch_all, owner_params
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ async def _pending(
     session: AsyncSession, query: Select[Any], params: dict[str, Any]
 ) -> list[PendingOrder]:
     """The orders `query` finds, with their items, from its one row per item."""
-    rows = (await run(session, query, params)).all()
+    rows = await fetch_all(session, query, params)
     orders: dict[int, PendingOrder] = {}
     for row in rows:
         order = orders.get(row.id) or PendingOrder(
