@@ -4,12 +4,14 @@ Quart and raw asyncpg, to compare the project with.
     BASELINE_PROJECT_ROOT=... BASELINE_DATABASE_URL=postgresql://... SECRET_KEY=... \
         hypercorn bench.baseline.app:app      (bench/load.py starts it so, from the repo root)
 
-It sends the project's own SQL (queries.py), in one transaction per request like the
-project's session, and renders the project's own templates (BASELINE_PROJECT_ROOT's
-templates/) with a context of plain dataclasses and the project's pure money helper, so
-that the HTML is the project's, byte for byte but the checkout form's one-time key (bench/
-load.py checks that at the start of each run). It reads the project's session cookie (same
-SECRET_KEY, same cookie name) to know the shopper and the CSRF token.
+It sends the project's own SQL (queries.py) as the project does: the pages' reads each on
+their own (the project sends its hot reads to asyncpg itself, outside a transaction:
+shared/statements.py), add-to-cart in one transaction; and it renders the project's own
+templates (BASELINE_PROJECT_ROOT's templates/) with a context of plain dataclasses and the
+project's pure money helper, so that the HTML is the project's, byte for byte but the
+checkout form's one-time key (bench/load.py checks that at the start of each run). It reads
+the project's session cookie (same SECRET_KEY, same cookie name) to know the shopper and the
+CSRF token.
 
 Only what the bench's carts need: no sign-in, no bookings shown, no pending orders shown
 (the bench's shoppers have none: a row there is a 500 here, not a wrong page).
@@ -244,7 +246,7 @@ def _nothing_pending(entries: list[asyncpg.Record], orders: list[asyncpg.Record]
 @app.get("/cart/<page_slug>/")
 async def page(page_slug: str) -> str:
     anon = _anon_id(create=False)
-    async with app.extensions["pool"].acquire() as conn, conn.transaction():
+    async with app.extensions["pool"].acquire() as conn:
         found = await conn.fetchrow(queries.PAGE_BY_SLUG, page_slug)
         if found is None:
             abort(404)
@@ -278,7 +280,7 @@ async def overview() -> str:
     anon = _anon_id(create=False)
     sections: list[Section] = []
     if anon is not None:
-        async with app.extensions["pool"].acquire() as conn, conn.transaction():
+        async with app.extensions["pool"].acquire() as conn:
             lines = await _lines(conn, await conn.fetch(queries.LINES_OF_ALL_PAGES, anon))
             _nothing_pending(
                 await conn.fetch(queries.PENDING_ENTRIES, "pending", anon, "ordered", "confirmed"),
