@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.interfaces import PageInfo
@@ -20,7 +20,8 @@ _PAGE_BY_ID = select(*_PAGE_COLUMNS).where(Post.id == bindparam("page_id"))
 _PAGES_BY_IDS = select(*_PAGE_COLUMNS).where(Post.id.in_(bindparam("page_ids", expanding=True)))
 
 
-def _info(row: Row[Any]) -> PageInfo:
+def _info(row: Any) -> PageInfo:
+    """From a row of _PAGE_COLUMNS (SQLAlchemy's, or asyncpg's by way of fetch_all)."""
     return PageInfo(id=row.id, slug=row.slug, title=row.title)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.interfaces import ProductInfo
@@ -28,7 +28,8 @@ _PRODUCTS_BY_IDS = select(*_PRODUCT_COLUMNS).where(
 )
 
 
-def _info(product: Product | Row[Any]) -> ProductInfo:
+def _info(product: Any) -> ProductInfo:
+    """From a row of _PRODUCT_COLUMNS (SQLAlchemy's, or asyncpg's by way of fetch_all)."""
     return ProductInfo(
         id=product.id,
         slug=product.slug,

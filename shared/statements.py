@@ -6,7 +6,7 @@ the cart page it was a fifth of a request. A statement object keeps its cache ke
 computed, so the hot reads are built once, with `bindparam` placeholders where their values
 go, and each request only binds the values (`functools.cache` builds one per variant: a
 user's or an anonymous session's, one page's or the site-level cart's). `fetch_all` runs
-the reads (on PostgreSQL through asyncpg itself), `run` the writes.
+them (on PostgreSQL through asyncpg itself).
 
 `belongs_to` is the one rule of who owns a row (a cart line, a booking, an order), written
 with plain values for the statements built per call and with placeholders for these.
@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Dialect, Executable, Result, and_, bindparam
+from sqlalchemy import BindParameter, ColumnElement, Dialect, Executable, and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from shared.interfaces import Owner
@@ -29,25 +28,21 @@ OWNER_USER_ID = "owner_user_id"
 OWNER_SESSION_ID = "owner_session_id"
 
 
-class OwnedEntity(Protocol):
-    user_id: InstrumentedAttribute[int | None]
-    session_id: InstrumentedAttribute[str | None]
-
-
 def belongs_to(
-    entity: type[OwnedEntity],
+    entity: Any,
     *,
     user_id: int | BindParameter[Any] | None,
     session_id: str | BindParameter[Any] | None,
 ) -> ColumnElement[bool]:
-    """The entity's rows of a user, by user id; else of an anonymous session, and only while
+    """The rows of `entity` (a mapped class with user_id and session_id columns) of a user,
+    by user id; else of an anonymous session, and only while
     no user has adopted them (so an old anonymous id never reaches a signed-in user's rows)."""
     if user_id is not None:
         return entity.user_id == user_id
     return and_(entity.session_id == session_id, entity.user_id.is_(None))
 
 
-def belongs_to_owner_param(entity: type[OwnedEntity], *, signed_in: bool) -> ColumnElement[bool]:
+def belongs_to_owner_param(entity: Any, *, signed_in: bool) -> ColumnElement[bool]:
     """`belongs_to` with placeholders, for a statement built once; bind `owner_params`."""
     if signed_in:
         return belongs_to(entity, user_id=bindparam(OWNER_USER_ID), session_id=None)
@@ -62,29 +57,30 @@ def owner_params(owner: Owner) -> dict[str, Any]:
     return {OWNER_SESSION_ID: owner.session_id}
 
 
-async def run(
-    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
-) -> Result[Any]:
-    """Run a statement built once in the session's transaction, as Core: plain rows, without
-    the ORM's per-execution work (about a third of a hot read's CPU). Changes the session
-    still holds are flushed first, as `session.execute` would, so that the read sees them."""
-    return await (await _connection(session)).execute(statement, params)
-
-
 async def fetch_all(
-    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+    session: AsyncSession,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    may_commit_alone: bool = False,
 ) -> Sequence[Any]:
-    """The rows of a read built once, each with its columns as attributes (`row.title`).
+    """The rows of a statement built once, each with its columns as attributes (`row.title`).
 
     On PostgreSQL the statement, compiled once, goes to asyncpg itself on the session's
     connection: SQLAlchemy's execution and result machinery was the largest part of a cart
     page's CPU after the page's own rendering, and the floor of this stack is asyncpg. It
-    runs in the session's transaction when one has begun (a write earlier in the request),
-    else on its own, as reads at READ COMMITTED see the same either way. Writes and locking
-    reads stay with `run` or the session, whose transaction they must open.
+    runs in the session's transaction when one has begun (a write earlier in the request).
+    Else a read runs on its own (at READ COMMITTED it sees the same either way), and so does
+    a write whose caller says it `may_commit_alone` (a request's only write: one statement
+    is its own transaction); any other write goes through SQLAlchemy, which begins the
+    session's transaction for it and for the writes after it.
     """
     connection = await _connection(session)
     if connection.dialect.driver != "asyncpg":
+        return (await connection.execute(statement, params)).all()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    is_write = getattr(statement, "is_dml", False)
+    if is_write and not may_commit_alone and not driver.is_in_transaction():
         return (await connection.execute(statement, params)).all()
     expanded = _compiled(statement, connection.dialect).construct_expanded_state(params)
     processors = expanded.processors
@@ -100,7 +96,6 @@ async def fetch_all(
         sync.dispatch.before_cursor_execute(
             sync, None, expanded.statement, tuple(arguments), None, False
         )
-    driver: Any = (await connection.get_raw_connection()).driver_connection
     return [_Row(record) for record in await driver.fetch(expanded.statement, *arguments)]
 
 

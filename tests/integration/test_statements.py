@@ -71,3 +71,25 @@ async def test_statement_counters_see_each_read(
 def _values(row: object) -> tuple[object, ...]:
     """A row's values in column order, whichever driver gave it."""
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)  # type: ignore[arg-type]
+
+
+async def test_a_write_is_in_the_sessions_transaction_unless_it_may_commit_alone(
+    db: AsyncSession, factory: Factory
+) -> None:
+    """A write that is not a request's only one must be undone with the rest of the request
+    (on PostgreSQL it then goes through SQLAlchemy, which begins the transaction)."""
+    bread = await factory.product(title="Bread")
+    line_id = (await factory.cart_item(product_id=bread.id, session_id="s" * 20)).id
+    set_quantity = (
+        update(CartItem)
+        .where(CartItem.id == bindparam("line_id"))
+        .values(quantity=bindparam("quantity"))
+        .returning(CartItem.quantity)
+    )
+
+    written = await fetch_all(db, set_quantity, {"line_id": line_id, "quantity": 5})
+    seen_inside = await fetch_first(db, _QUANTITY, {"line_id": line_id})
+    await db.rollback()
+
+    assert [row.quantity for row in written] == [5] and seen_inside.quantity == 5
+    assert (await fetch_first(db, _QUANTITY, {"line_id": line_id})).quantity == 1

@@ -49,6 +49,7 @@ async def add_product(
         product_id=product.id,
         quantity=quantity,
         max_quantity=max_quantity,
+        only_write=True,  # the one write of an add: one statement, its own transaction
     )
     if line is None:
         current = await live_quantity(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from models.cart_item import (
 )
 from shared.interfaces import Owner
 from shared.models import utcnow
-from shared.statements import belongs_to, belongs_to_owner_param, run
+from shared.statements import belongs_to, belongs_to_owner_param, fetch_all
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ LineScope = Literal["all", "site", "page"]
 
 
 @cache
-def live_lines_query(*, signed_in: bool, scope: LineScope) -> Select[Any]:
+def live_lines_query(*, signed_in: bool, scope: LineScope) -> Select[*tuple[Any, ...]]:
     """The owner's live lines, oldest first: what the cart pages show. Built once per
     variant (shared/statements.py); bind `owner_params` and, for one page, `page_id`."""
     query = select(
@@ -83,8 +83,12 @@ async def add_to_line(
     product_id: int,
     quantity: int,
     max_quantity: int,
+    only_write: bool = False,
 ) -> LineQuantity | None:
     """Make the owner's free line for (page, product) or add `quantity` to it.
+
+    `only_write`: the caller writes nothing else in this request (add-to-cart), so that on
+    PostgreSQL this one statement may commit by itself (shared/statements.py's fetch_all).
 
     A line held by a pending order is never added to: what the shopper adds after checking
     out stays apart, so paying that order clears exactly what it holds.
@@ -93,21 +97,21 @@ async def add_to_line(
     pass `max_quantity` (the line is then left as it was, and locked until commit).
     """
     dialect = session.get_bind().dialect.name
-    row = (
-        await run(
-            session,
-            _add_to_line_statement(dialect, signed_in=owner.signed_in),
-            {
-                "v_user_id": owner.user_id,
-                "v_session_id": None if owner.signed_in else owner.session_id,
-                "v_page_id": page_id,
-                "v_product_id": product_id,
-                "v_quantity": quantity,
-                "v_now": utcnow(),
-                "max_quantity": max_quantity,
-            },
-        )
-    ).one_or_none()
+    rows = await fetch_all(
+        session,
+        _add_to_line_statement(dialect, signed_in=owner.signed_in),
+        {
+            "v_user_id": owner.user_id,
+            "v_session_id": None if owner.signed_in else owner.session_id,
+            "v_page_id": page_id,
+            "v_product_id": product_id,
+            "v_quantity": quantity,
+            "v_now": utcnow(),
+            "max_quantity": max_quantity,
+        },
+        may_commit_alone=only_write,
+    )
+    row = rows[0] if rows else None
     return LineQuantity(row.id, row.quantity) if row else None
 
 
@@ -116,7 +120,7 @@ def _add_to_line_statement(dialect: str, *, signed_in: bool) -> Any:
     """add_to_line's upsert, built once per database and kind of owner (its conflict target
     is the partial unique index of a user's or of a session's lines)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now = bindparam("v_now")
+    now: BindParameter[Any] = bindparam("v_now")
     statement = insert(CartItem).values(
         user_id=bindparam("v_user_id"),
         session_id=bindparam("v_session_id"),

@@ -60,7 +60,7 @@ async def pending_order_of(
 
 
 @cache
-def _pending_query(*, signed_in: bool, scope: LineScope) -> Select[Any]:
+def _pending_query(*, signed_in: bool, scope: LineScope) -> Select[*tuple[Any, ...]]:
     """The owner's pending orders, oldest first, each joined to its items; built once per
     variant (shared/statements.py)."""
     query = (
@@ -88,7 +88,7 @@ def _pending_query(*, signed_in: bool, scope: LineScope) -> Select[Any]:
 
 
 async def _pending(
-    session: AsyncSession, query: Select[Any], params: dict[str, Any]
+    session: AsyncSession, query: Select[*tuple[Any, ...]], params: dict[str, Any]
 ) -> list[PendingOrder]:
     """The orders `query` finds, with their items, from its one row per item."""
     rows = await fetch_all(session, query, params)
