@@ -429,6 +429,7 @@ def wrk_run(
 ) -> wrk.WrkResult:
     path, script, size = WRK_SCENARIOS[scenario]
     lua_input = setup.wrk_inputs["add" if size is None else f"size{size}"]
+    servers.wait_until_idle(server)
     return wrk.run(
         server.url + path,
         script,

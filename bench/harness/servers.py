@@ -173,6 +173,29 @@ def _warm_every_worker(server: Server, workers: int) -> None:
     time.sleep(0.5)
 
 
+# A server is idle again when /readyz answers this fast several times in a row.
+IDLE_ANSWER_SECONDS = 0.05
+IDLE_ANSWERS_IN_A_ROW = 3
+IDLE_TIMEOUT_SECONDS = 15.0
+
+
+def wait_until_idle(server: Server) -> None:
+    """Wait for the requests of the run before to drain, so that none of them is timed in
+    the next. The project finishes a request whose client has gone (shared/disconnect.py)
+    where bare Quart cancels it, so after a run at 64 connections its workers still have
+    those to do: without this, they were the next run's first answers, and its p99."""
+    deadline = time.monotonic() + IDLE_TIMEOUT_SECONDS
+    in_a_row = 0
+    with httpx.Client(timeout=IDLE_TIMEOUT_SECONDS) as client:
+        while in_a_row < IDLE_ANSWERS_IN_A_ROW and time.monotonic() < deadline:
+            began = time.monotonic()
+            client.get(server.url + "/readyz")
+            fast = time.monotonic() - began < IDLE_ANSWER_SECONDS
+            in_a_row = in_a_row + 1 if fast else 0
+            if not fast:
+                time.sleep(0.1)
+
+
 def stop(server: Server) -> None:
     if server.popen.poll() is not None:
         return
