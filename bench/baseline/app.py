@@ -6,12 +6,12 @@ Quart and raw asyncpg, to compare the project with.
 
 It sends the project's own SQL (queries.py) as the project does: the pages' reads each on
 their own (the project sends its hot reads to asyncpg itself, outside a transaction:
-shared/statements.py), add-to-cart in one transaction; and it renders the project's own
-templates (BASELINE_PROJECT_ROOT's templates/) with a context of plain dataclasses and the
-project's pure money helper, so that the HTML is the project's, byte for byte but the
-checkout form's one-time key (bench/load.py checks that at the start of each run). It reads
-the project's session cookie (same SECRET_KEY, same cookie name) to know the shopper and the
-CSRF token.
+shared/statements.py), and add-to-cart's one write alone too, as the project's; and it
+renders the project's own templates (BASELINE_PROJECT_ROOT's templates/) with a context of
+plain dataclasses and the project's pure money helper, so that the HTML is the project's,
+byte for byte but the checkout form's one-time key (bench/load.py checks that at the start
+of each run). It reads the project's session cookie (same SECRET_KEY, same cookie name) to
+know the shopper and the CSRF token.
 
 Only what the bench's carts need: no sign-in, no bookings shown, no pending orders shown
 (the bench's shoppers have none: a row there is a 500 here, not a wrong page).
@@ -325,7 +325,7 @@ async def add() -> Any:
         abort(400)
     anon = _anon_id(create=True)
     now = datetime.now(UTC)
-    async with app.extensions["pool"].acquire() as conn, conn.transaction():
+    async with app.extensions["pool"].acquire() as conn:
         product = await conn.fetchrow(queries.PRODUCT_BY_ID, product_id)
         if product is None or not product["available"]:
             abort(400)

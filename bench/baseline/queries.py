@@ -3,9 +3,9 @@
 Captured from the project (bench/harness/count_statements.py --show, a SQLAlchemy
 `before_cursor_execute` listener, on the bench's own database) at commit 364169f and pasted
 here unchanged, casts and parameter numbers included, so that PostgreSQL is asked exactly
-the same. The pages' reads go without a transaction on both sides; add-to-cart's writes in
-one (its BEGIN and COMMIT are not counted on either side). bench/load.py compares these
-texts with the project's at the start of each run and warns of any that differ."""
+the same. No statement is in a transaction on either side: the pages only read, and add-to-
+cart's one write commits by itself. bench/load.py compares these texts with the project's at
+the start of each run and warns of any that differ."""
 
 from __future__ import annotations
 
