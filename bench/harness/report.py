@@ -27,7 +27,15 @@ def render(
     sizes: dict[str, int],
     differing: dict[str, int],
 ) -> str:
-    lines = [_measured(plan, info), "", *_WRK_TABLE_HEAD]
+    lines = [
+        _measured(plan, info),
+        "",
+        "With more than one worker, page10 and add at 16 and 64 connections (the issue's "
+        "targets) are each the median of 3 rounds: hypercorn's workers share one listening "
+        "socket, and how wrk's connections fall between them is luck that lasts the run.",
+        "",
+        *_WRK_TABLE_HEAD,
+    ]
     by_key = {(f.app, f.workers): f for f in figures}
     for workers in plan.workers:
         project, baseline = by_key[("project", workers)], by_key.get(("baseline", workers))

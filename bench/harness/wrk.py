@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,20 @@ class WrkResult:
     @property
     def errors(self) -> int:
         return self.bad_answers + self.socket_errors
+
+
+def median_of(results: list[WrkResult]) -> WrkResult:
+    """Rounds of one run as one: the median of each figure, the errors of all rounds."""
+    if len(results) == 1:
+        return results[0]
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        requests_per_second=statistics.median(r.requests_per_second for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        bad_answers=sum(r.bad_answers for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+    )
 
 
 def lua_string(text: str) -> str:
