@@ -173,27 +173,39 @@ def _warm_every_worker(server: Server, workers: int) -> None:
     time.sleep(0.5)
 
 
-# A server is idle again when /readyz answers this fast several times in a row.
-IDLE_ANSWER_SECONDS = 0.05
-IDLE_ANSWERS_IN_A_ROW = 3
+# A server is idle again when none of its workers has used more than this share of a CPU
+# over a short look, twice in a row.
+IDLE_CPU_SHARE = 0.05
+IDLE_LOOK_SECONDS = 0.2
 IDLE_TIMEOUT_SECONDS = 15.0
 
 
 def wait_until_idle(server: Server) -> None:
-    """Wait for the requests of the run before to drain, so that none of them is timed in
-    the next. The project finishes a request whose client has gone (shared/disconnect.py)
-    where bare Quart cancels it, so after a run at 64 connections its workers still have
-    those to do: without this, they were the next run's first answers, and its p99."""
+    """Wait for every worker to finish the requests of the run before, so that none of them
+    is timed in the next. The project finishes a request whose client has gone
+    (shared/disconnect.py) where bare Quart cancels it, so after a run at 64 connections its
+    workers still have some to do. A worker still busy then accepts none of the next run's
+    connections, which all go to the other: one worker with all the load for the whole run
+    (hypercorn's workers share one socket). Each worker's CPU time is watched, not an answer
+    to a request, which only one of them would give."""
     deadline = time.monotonic() + IDLE_TIMEOUT_SECONDS
-    in_a_row = 0
-    with httpx.Client(timeout=IDLE_TIMEOUT_SECONDS) as client:
-        while in_a_row < IDLE_ANSWERS_IN_A_ROW and time.monotonic() < deadline:
-            began = time.monotonic()
-            client.get(server.url + "/readyz")
-            fast = time.monotonic() - began < IDLE_ANSWER_SECONDS
-            in_a_row = in_a_row + 1 if fast else 0
-            if not fast:
-                time.sleep(0.1)
+    quiet_looks = 0
+    while quiet_looks < 2 and time.monotonic() < deadline:
+        pids = server.worker_pids()
+        before = {pid: _cpu_seconds(pid) for pid in pids}
+        time.sleep(IDLE_LOOK_SECONDS)
+        busiest = max((_cpu_seconds(pid) - used for pid, used in before.items()), default=0.0)
+        quiet_looks = quiet_looks + 1 if busiest < IDLE_CPU_SHARE * IDLE_LOOK_SECONDS else 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime: fields 14 and 15 of /proc/<pid>/stat, counted from the state (3rd).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(server: Server) -> None:
