@@ -595,6 +595,7 @@ def set_up(plan: Plan) -> tuple[Setup, dict[str, int], dict[str, int]]:
         servers.stop(server)
     with_carts = sum(len(s) for s in shoppers.by_size.values())
     log(f"seeded {with_carts} shoppers with carts, {len(shoppers.adders)} adders")
+    asyncio.run(database.analyze(plan.database_url))
     baseline = start_baseline(plan, 1)
     try:
         baseline_pages = fetch_pages(baseline, setup)

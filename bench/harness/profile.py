@@ -25,6 +25,7 @@ def run(plan: Any, load: Any) -> None:
     server = load.start_project(plan, 1)
     try:
         shoppers = asyncio.run(seed.seed_shoppers(server.url, shops.shop_product_ids))
+        asyncio.run(load.database.analyze(plan.database_url))
         setup = load.Setup(shops, shoppers, load.write_wrk_inputs(shoppers, shops))
         load.wrk_run(plan, setup, server, "page10", 16, plan.warm_up_seconds)
         output = _output_path(plan, load.OUT_DIR)
