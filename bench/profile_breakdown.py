@@ -15,6 +15,7 @@ shares are also given in milliseconds.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from collections import Counter
 from pathlib import Path
 
@@ -45,11 +46,20 @@ COMPONENTS = (
 # The project's own code: its packages, and its modules that py-spy names by file alone.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = ("bp", "services", "shared", "models", "sumup")
-PROJECT_PARTS = tuple(f"({package}/" for package in PROJECT_PACKAGES) + ("(app.py",)
+PROJECT_PARTS = tuple(f"({package}/" for package in PROJECT_PACKAGES)
+# py-spy names some modules by their file alone; a name that a library also has (app.py,
+# config.py, ...) says nothing, and is left to the frames around it.
+_LIBRARY_FILES = frozenset(
+    path.name
+    for library in ("quart", "flask", "werkzeug", "hypercorn", "jinja2", "sqlalchemy", "asyncpg")
+    if (spec := importlib.util.find_spec(library)) and spec.origin
+    for path in Path(spec.origin).parent.rglob("*.py")
+)
 PROJECT_FILES = frozenset(
     f"({path.name}:"
     for package in PROJECT_PACKAGES
     for path in (PROJECT_ROOT / package).rglob("*.py")
+    if path.name not in _LIBRARY_FILES
 )
 PROJECT = "the project's own code"
 OTHER = "other (standard library, native)"
