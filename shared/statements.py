@@ -1,4 +1,5 @@
-"""Statements built once and run many times: the reads every cart page makes.
+"""Statements built once and run many times: the reads every cart page makes, and the write
+of add-to-cart.
 
 Building a SQLAlchemy statement (coercing its clauses, then computing the cache key under
 which its compiled form is kept) costs more CPU than running it on a warm connection: on
@@ -35,8 +36,8 @@ def belongs_to(
     session_id: str | BindParameter[Any] | None,
 ) -> ColumnElement[bool]:
     """The rows of `entity` (a mapped class with user_id and session_id columns) of a user,
-    by user id; else of an anonymous session, and only while
-    no user has adopted them (so an old anonymous id never reaches a signed-in user's rows)."""
+    by user id; else of an anonymous session, and only while no user has adopted them (so an
+    old anonymous id never reaches a signed-in user's rows)."""
     if user_id is not None:
         return entity.user_id == user_id
     return and_(entity.session_id == session_id, entity.user_id.is_(None))
@@ -125,6 +126,8 @@ def _compiled(statement: Executable, dialect: Dialect) -> SQLCompiler:
 
 
 async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, with what the session still holds flushed first, as
+    `session.execute` would (autoflush), so that a read sees it."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
     return await session.connection()
