@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Dialect, Executable, and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 from shared.interfaces import Owner
 
@@ -93,9 +94,16 @@ async def fetch_all(
     ]
     sync = connection.sync_connection
     if sync is not None and sync.dispatch.before_cursor_execute:
-        # Listeners that count statements (the tests, the bench) see this one too.
-        sync.dispatch.before_cursor_execute(
-            sync, None, expanded.statement, tuple(arguments), None, False
+        # Listeners of the engine's statements (the tests', the bench's) see this one too,
+        # called as SQLAlchemy calls them: in its greenlet, where they may await.
+        await greenlet_spawn(
+            sync.dispatch.before_cursor_execute,
+            sync,
+            None,
+            expanded.statement,
+            tuple(arguments),
+            None,
+            False,
         )
     return [_Row(record) for record in await driver.fetch(expanded.statement, *arguments)]
 
