@@ -1,7 +1,7 @@
 """The load bench (issue 10): the project under hypercorn, driven by wrk, beside a baseline
 of bare Quart and raw asyncpg that sends the same SQL and renders the same HTML.
 
-    make bench                                   # all of it, about 8.5 minutes on 2 cores
+    make bench                                   # all of it, about 9 minutes on 2 cores
     .venv/bin/python bench/load.py --quick       # a short run of everything
     .venv/bin/python bench/load.py --scenarios page10,add --workers 1 --connections 16
     .venv/bin/python bench/load.py --project-root ../cart-old   # another checkout
@@ -448,30 +448,53 @@ TARGET_SCENARIOS = ("page10", "add")
 TARGET_ROUNDS = 3
 
 
-def drive(plan: Plan, setup: Setup, server: servers.Server, figures: ServerFigures) -> _MemoryMarks:
-    """Warm-up, then every scenario at every connection count, memory noted on the way."""
-    wrk_run(plan, setup, server, "page10", 16, plan.warm_up_seconds)
-    figures.memory["after warm-up"] = server.workers_rss_mib()
-    memory = _MemoryMarks(server, figures)
+@dataclass
+class Side:
+    """One of the two servers of a phase, its figures and its memory marks."""
+
+    server: servers.Server
+    figures: ServerFigures
+    memory: _MemoryMarks | None = None
+
+
+def drive_side_by_side(plan: Plan, setup: Setup, sides: list[Side]) -> None:
+    """Warm-up each, then every scenario at every connection count, the project's run and
+    the baseline's one after the other (and round after round), memory noted on the way:
+    whatever the machine does meanwhile falls on both alike."""
+    for side in sides:
+        wrk_run(plan, setup, side.server, "page10", 16, plan.warm_up_seconds)
+        side.figures.memory["after warm-up"] = side.server.workers_rss_mib()
+        side.memory = _MemoryMarks(side.server, side.figures)
+    workers = sides[0].figures.workers
     for scenario in (s for s in plan.scenarios if s in WRK_SCENARIOS):
         for connections in plan.connections:
-            rounds = TARGET_ROUNDS if _is_target(figures, scenario, connections) else 1
-            results = []
+            rounds = TARGET_ROUNDS if _is_target(workers, scenario, connections) else 1
+            results: dict[str, list[wrk.WrkResult]] = {side.figures.app: [] for side in sides}
             for _ in range(rounds):
-                result = wrk_run(plan, setup, server, scenario, connections, plan.seconds)
-                memory.served(result.requests)
-                results.append(result)
-                log(
-                    f"{figures.app} {figures.workers}w {scenario:>8} c{connections:<3} "
-                    f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                    f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}"
+                for side in sides:
+                    result = wrk_run(plan, setup, side.server, scenario, connections, plan.seconds)
+                    assert side.memory is not None
+                    side.memory.served(result.requests)
+                    results[side.figures.app].append(result)
+                    _log_run(side.figures, scenario, connections, result)
+            for side in sides:
+                side.figures.runs[(scenario, connections)] = wrk.median_of(
+                    results[side.figures.app]
                 )
-            figures.runs[(scenario, connections)] = wrk.median_of(results)
-    return memory
 
 
-def _is_target(figures: ServerFigures, scenario: str, connections: int) -> bool:
-    return figures.workers > 1 and scenario in TARGET_SCENARIOS and connections >= 16
+def _log_run(
+    figures: ServerFigures, scenario: str, connections: int, result: wrk.WrkResult
+) -> None:
+    log(
+        f"{figures.app} {figures.workers}w {scenario:>8} c{connections:<3} "
+        f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}"
+    )
+
+
+def _is_target(workers: int, scenario: str, connections: int) -> bool:
+    return workers > 1 and scenario in TARGET_SCENARIOS and connections >= 16
 
 
 def soak(
@@ -534,24 +557,42 @@ class _MemoryMarks:
         self.figures.memory[f"at the end ({self.count} requests)"] = self.server.workers_rss_mib()
 
 
-def bench_project(plan: Plan, setup: Setup, workers: int, *, soaked: bool) -> ServerFigures:
-    """`soaked`: the server that is driven on to plan.soak_requests for the memory figures."""
+def bench_phase(plan: Plan, setup: Setup, workers: int, *, soaked: bool) -> list[ServerFigures]:
+    """The project and the baseline with `workers` workers each, both up for the whole phase
+    (a server waiting for its turn only waits), driven in turns. `soaked`: the project's
+    server is then driven on to plan.soak_requests for the memory figures."""
     phase_started = time.monotonic()
-    server = start_project(plan, workers)
-    figures = ServerFigures("project", workers, log_path=str(server.log_path))
+    project = start_project(plan, workers)
+    sides = [Side(project, ServerFigures("project", workers, log_path=str(project.log_path)))]
     try:
-        memory = drive(plan, setup, server, figures)
+        baseline = start_baseline(plan, workers)
+        sides.append(
+            Side(baseline, ServerFigures("baseline", workers, log_path=str(baseline.log_path)))
+        )
+        drive_side_by_side(plan, setup, sides)
+        project_side = sides[0]
+        assert project_side.memory is not None
         if soaked:
-            figures.soaked = True
-            phases_left = 2 * len(plan.workers) - 1  # this one's baseline, then both of the others
-            soak(plan, setup, server, memory, soak_deadline(plan, phase_started, phases_left))
-        memory.at_the_end()
+            project_side.figures.soaked = True
+            phases_left = len(plan.workers) - 1  # the other worker counts' phases
+            soak(
+                plan,
+                setup,
+                project,
+                project_side.memory,
+                soak_deadline(plan, phase_started, phases_left),
+            )
+        for side in sides:
+            assert side.memory is not None
+            side.memory.at_the_end()
         if "checkout" in plan.scenarios:
-            figures.checkout = run_checkout(plan, setup, server)
+            project_side.figures.checkout = run_checkout(plan, setup, project)
     finally:
-        servers.stop(server)
-    figures.log_errors = server.log_errors()
-    return figures
+        for side in sides:
+            servers.stop(side.server)
+    for side in sides:
+        side.figures.log_errors = side.server.log_errors()
+    return [side.figures for side in sides]
 
 
 def run_checkout(plan: Plan, setup: Setup, server: servers.Server) -> checkout.CheckoutResult:
@@ -568,17 +609,6 @@ def run_checkout(plan: Plan, setup: Setup, server: servers.Server) -> checkout.C
         f"p99 {result.p99_ms:.0f} ms  errors {result.errors} {result.first_error}"
     )
     return result
-
-
-def bench_baseline(plan: Plan, setup: Setup, workers: int) -> ServerFigures:
-    server = start_baseline(plan, workers)
-    figures = ServerFigures("baseline", workers, log_path=str(server.log_path))
-    try:
-        drive(plan, setup, server, figures).at_the_end()
-    finally:
-        servers.stop(server)
-    figures.log_errors = server.log_errors()
-    return figures
 
 
 def set_up(plan: Plan) -> tuple[Setup, dict[str, int], dict[str, int]]:
@@ -630,8 +660,7 @@ def main(argv: list[str]) -> None:
     all_figures = []
     for workers in plan.workers:
         soaked = plan.soak_requests > 0 and workers == plan.workers[0]
-        all_figures.append(bench_project(plan, setup, workers, soaked=soaked))
-        all_figures.append(bench_baseline(plan, setup, workers))
+        all_figures += bench_phase(plan, setup, workers, soaked=soaked)
     info["took"] = f"{(time.monotonic() - plan.started) / 60:.1f} min"
     info["command"] = "make bench" if not argv else "bench/load.py " + " ".join(argv)
     text = report.render(plan, info, all_figures, statements, baseline_statements, sizes, differing)
