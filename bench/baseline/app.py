@@ -57,6 +57,8 @@ def _pure_module(relative_path: str) -> ModuleType:
 
 format_money = _pure_module("shared/money.py").format_money
 format_slot_time = _pure_module("bp/cart/services/slot_time.py").format_slot_time
+# The checkout form's digest of the cart, the project's own (its Section's fields are ours).
+cart_fingerprint = _pure_module("bp/cart/services/fingerprint.py").cart_fingerprint
 
 app = Quart(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
 app.config.update(
@@ -139,25 +141,6 @@ class Overview:
     @property
     def pages(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.page_id is not None)
-
-
-def cart_fingerprint(section: Section) -> str:
-    """The project's digest of what the checkout form was rendered with
-    (bp/cart/services/fingerprint.py), for product lines."""
-    products = sorted(
-        [
-            "product",
-            p.line.line_id,
-            p.line.product_id,
-            p.line.quantity,
-            p.line.unit_price_minor,
-            p.line.currency,
-            True,
-        ]
-        for p in section.product_lines
-    )
-    seen = json.dumps([section.page_id, products, []], separators=(",", ":"))
-    return hashlib.sha256(seen.encode()).hexdigest()[:32]
 
 
 app.jinja_env.globals.update(

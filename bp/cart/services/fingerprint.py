@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import TYPE_CHECKING
 
-from bp.cart.services.totals import Section
+if TYPE_CHECKING:  # a name for the annotations only: the bench's baseline loads this file alone
+    from bp.cart.services.totals import Section
 
 FINGERPRINT_LENGTH = 32  # hex digits of SHA-256 (128 bits): a change is never missed by chance
 _FINGERPRINT = re.compile(f"[0-9a-f]{{{FINGERPRINT_LENGTH}}}")
