@@ -37,8 +37,10 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     from bp.cart import bp as cart_bp
     from bp.cart.identity_hook import init_identity
+    from bp.cart.site_header import init_site_header
 
     init_identity(app)
+    init_site_header(app)
     app.register_blueprint(cart_bp)
 
     from bp.checkout import bp as checkout_bp

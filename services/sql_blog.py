@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.interfaces import PageInfo
-from shared.models import Post
+from shared.models import Post, User
 from shared.statements import fetch_all, fetch_first
 
 # What a PageInfo holds, and no more (a post's body can be long). Built once, each of these
@@ -17,6 +17,7 @@ from shared.statements import fetch_all, fetch_first
 _PAGE_COLUMNS = (Post.id, Post.slug, Post.title)
 _PAGE_BY_SLUG = select(*_PAGE_COLUMNS).where(Post.slug == bindparam("slug"))
 _PAGE_BY_ID = select(*_PAGE_COLUMNS).where(Post.id == bindparam("page_id"))
+_USER_NAME = select(User.display_name).where(User.id == bindparam("user_id"))
 _PAGES_BY_IDS = select(*_PAGE_COLUMNS).where(Post.id.in_(bindparam("page_ids", expanding=True)))
 
 
@@ -49,3 +50,7 @@ class SqlBlogService:
     async def list_pages(self, session: AsyncSession) -> list[PageInfo]:
         rows = await session.execute(select(*_PAGE_COLUMNS).order_by(Post.title, Post.id))
         return [_info(row) for row in rows]
+
+    async def user_name(self, session: AsyncSession, user_id: int) -> str | None:
+        row = await fetch_first(session, _USER_NAME, {"user_id": user_id})
+        return row.display_name if row else None

@@ -64,6 +64,7 @@ def create_base_app(
     )
     app.jinja_env.globals["production"] = settings.production
     app.jinja_env.globals["app_urls"] = settings.app_urls
+    app.jinja_env.globals["site"] = settings.site
 
     init_request_id(app)
     init_db(app)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from zoneinfo import ZoneInfo
+
 import yaml
 
 from shared import config_checks as check
@@ -51,6 +53,22 @@ class SumUpSettings:
 
 
 @dataclass(frozen=True)
+class SiteSettings:
+    """Who runs the shop, as every page's header and footer say it, and its clock."""
+
+    name: str = "The Co-op"  # SITE_NAME
+    contact_email: str = ""  # SITE_CONTACT_EMAIL; "" = no contact line in the footer
+    terms_url: str = ""  # SITE_TERMS_URL; "" = no terms link in the footer
+    # Production: the blog signs shoppers in and out; the header links there. "" = the blog's
+    # /auth/login/ and /auth/logout/ (SITE_SIGN_IN_URL, SITE_SIGN_OUT_URL). The embedded
+    # default uses its demo sign-in instead.
+    sign_in_url: str = ""
+    sign_out_url: str = ""
+    # Every date and time a shopper reads is in this zone (stored times are UTC).
+    time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: str = "development"
     database_url: str = ""
@@ -77,6 +95,7 @@ class Settings:
     max_unpaid_orders: int = 3
     var_dir: Path = PROJECT_ROOT / "var"
     sumup: SumUpSettings = field(default_factory=SumUpSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
     order_expire_after_minutes: int = 30
     order_reconcile_after_minutes: int = 5
     background_jobs: bool = True
@@ -246,6 +265,7 @@ def load_settings(
         ),
         var_dir=var_dir,
         sumup=_sumup_settings(src, production=production),
+        site=_site_settings(src, app_urls),
         order_expire_after_minutes=check.whole_number(
             "ORDER_EXPIRE_AFTER_MINUTES",
             src.get("ORDER_EXPIRE_AFTER_MINUTES", "orders", "expire_after_minutes", default=30),
@@ -366,6 +386,28 @@ def _sumup_settings(src: _Source, *, production: bool) -> SumUpSettings:
             "SUMUP_SANDBOX_STORE",
             src.get("SUMUP_SANDBOX_STORE", "sumup", "sandbox_store", default="database"),
             SANDBOX_STORES,
+        ),
+    )
+
+
+def _site_settings(src: _Source, app_urls: Mapping[str, str]) -> SiteSettings:
+    contact_email = src.get("SITE_CONTACT_EMAIL", "site", "contact_email")
+    terms_url = src.get("SITE_TERMS_URL", "site", "terms_url")
+    blog = app_urls.get("blog", "")
+    sign_in_url = src.get("SITE_SIGN_IN_URL", "site", "sign_in_url")
+    sign_out_url = src.get("SITE_SIGN_OUT_URL", "site", "sign_out_url")
+    return SiteSettings(
+        name=check.site_name("SITE_NAME", src.get("SITE_NAME", "site", "name", default="The Co-op")),
+        contact_email=check.email("SITE_CONTACT_EMAIL", contact_email) if contact_email else "",
+        terms_url=check.web_url("SITE_TERMS_URL", terms_url) if terms_url else "",
+        sign_in_url=check.web_url("SITE_SIGN_IN_URL", sign_in_url)
+        if sign_in_url
+        else f"{blog}/auth/login/",
+        sign_out_url=check.web_url("SITE_SIGN_OUT_URL", sign_out_url)
+        if sign_out_url
+        else f"{blog}/auth/logout/",
+        time_zone=check.time_zone(
+            "SITE_TIME_ZONE", src.get("SITE_TIME_ZONE", "site", "time_zone", default="Europe/London")
         ),
     )
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -251,6 +252,30 @@ def stream_name(name: str, value: Any) -> str:
             f"{name} must be 1 to 200 printable characters without spaces, not {shown(stream)}"
         )
     return stream
+
+
+# The site's name heads every page: one line of readable text, no control characters.
+SITE_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,80}")
+# A contact address shown as a mailto: link: one @, no spaces, nothing a URL would split on.
+EMAIL = re.compile(r"[^@\s<>\"'?#/\\]{1,64}@[A-Za-z0-9.-]{1,253}")
+
+
+def site_name(name: str, value: Any) -> str:
+    return _matching(name, value, SITE_NAME, "1 to 80 characters of text on one line")
+
+
+def email(name: str, value: Any) -> str:
+    return _matching(name, value, EMAIL, "an email address such as shop@coop.example")
+
+
+def time_zone(name: str, value: Any) -> ZoneInfo:
+    zone = text(name, value)
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as Europe/London, not {shown(zone)}"
+        ) from None
 
 
 # --- SumUp API keys by reference ---------------------------------------------------------

@@ -18,7 +18,7 @@ import sqlite3
 from types import TracebackType
 from typing import Any
 
-from quart import Quart, jsonify, render_template, request
+from quart import Quart, g, jsonify, render_template, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
@@ -71,6 +71,9 @@ async def render_error(  # type: ignore[no-untyped-def]
         body = {"error": TITLES.get(status, "error"), "message": message}
         return jsonify(body), status, headers
     title = TITLES.get(status, "Error")
+    # The page header's cart count and user name are left out (bp/cart/site_header.py):
+    # the database may be why this page is shown.
+    g.render_without_database = True
     page = await render_template("error.html", status=status, title=title, message=message)
     return page, status, headers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import render_template, request, session
+from quart import g, render_template, request, session
 
 from bp.cart import bp
 from bp.cart.services.identity import current_owner
@@ -16,8 +16,10 @@ from shared.db import get_session
 @bp.get("/")
 async def overview() -> Any:
     loaded = await load_cart(get_session(), owner=current_owner(session, create=False))
+    shown = cart_overview(loaded)
+    g.cart_item_count = shown.item_count  # the page header's (bp/cart/site_header.py)
     return await render_template(
         "cart/overview.html",
-        overview=cart_overview(loaded),
+        overview=shown,
         next_url=request.path,
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import render_template, request, session
+from quart import g, render_template, request, session
 
 from bp.cart import bp
 from bp.cart.services.errors import CartError
 from bp.cart.services.identity import current_owner
 from bp.cart.services.load import load_page_cart
 from bp.cart.services.parsing import parse_page_slug
-from bp.cart.services.totals import page_section
+from bp.cart.services.totals import item_count, page_section
 from shared.db import get_session
 from shared.errors import render_error
 
@@ -26,6 +26,7 @@ async def page(page_slug: str) -> Any:
         )
     except CartError as error:
         return await render_error(error.status, error.message)
+    g.cart_item_count = item_count(loaded)  # the page header's (bp/cart/site_header.py)
     return await render_template(
         "cart/page.html",
         page=found,

@@ -92,14 +92,19 @@ async def load_cart(session: AsyncSession, *, owner: Owner | None) -> LoadedCart
 async def load_page_cart(
     session: AsyncSession, *, owner: Owner | None, page_slug: str
 ) -> tuple[PageInfo, LoadedCart]:
-    """One page's cart; `CartError("page_unknown")` when no page has that slug."""
+    """One page's cart; `CartError("page_unknown")` when no page has that slug.
+
+    The lines and bookings of every page come with it, in the same queries: the header's
+    item count is the whole cart's (totals.item_count), and asking for one page's lines
+    would cost as many queries again for it. Only this page's pending order is looked up.
+    """
     page = await services.blog.page_by_slug(session, page_slug)
     if page is None:
         raise CartError("page_unknown")
     if owner is None:
         return page, LoadedCart(pages={page.id: page})
-    product_lines = await _product_lines(session, owner=owner, page=page.id, all_pages=False)
-    entries = await services.calendar.pending_entries(session, owner, page_id=page.id)
+    product_lines = await _product_lines(session, owner=owner, page=None, all_pages=True)
+    entries = await services.calendar.pending_entries(session, owner)
     pending = await pending_order_of(session, owner=owner, page_id=page.id)
     return page, LoadedCart(
         product_lines=product_lines,
@@ -107,6 +112,16 @@ async def load_page_cart(
         pages={page.id: page},
         pending_orders={} if pending is None else {page.id: pending},
     )
+
+
+async def load_item_count_lines(session: AsyncSession, *, owner: Owner | None) -> LoadedCart:
+    """What the header's item count needs and no more (every other page than the carts'):
+    the lines with their products and the bookings, in three queries; no pages, no orders."""
+    if owner is None:
+        return LoadedCart()
+    product_lines = await _product_lines(session, owner=owner, page=None, all_pages=True)
+    booking_lines = _booking_lines(await services.calendar.pending_entries(session, owner))
+    return LoadedCart(product_lines=product_lines, booking_lines=booking_lines)
 
 
 async def _product_lines(

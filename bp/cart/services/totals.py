@@ -143,3 +143,9 @@ def overview(cart: LoadedCart) -> Overview:
         )
     )
     return Overview(sections=tuple(sections))
+
+
+def item_count(cart: LoadedCart) -> int:
+    """Items in the whole cart, as the summary and every page's header count them: the
+    available products' quantities and the bookings, of every page, held lines not."""
+    return overview(cart).item_count
