@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -397,7 +396,9 @@ def _site_settings(src: _Source, app_urls: Mapping[str, str]) -> SiteSettings:
     sign_in_url = src.get("SITE_SIGN_IN_URL", "site", "sign_in_url")
     sign_out_url = src.get("SITE_SIGN_OUT_URL", "site", "sign_out_url")
     return SiteSettings(
-        name=check.site_name("SITE_NAME", src.get("SITE_NAME", "site", "name", default="The Co-op")),
+        name=check.site_name(
+            "SITE_NAME", src.get("SITE_NAME", "site", "name", default="The Co-op")
+        ),
         contact_email=check.email("SITE_CONTACT_EMAIL", contact_email) if contact_email else "",
         terms_url=check.web_url("SITE_TERMS_URL", terms_url) if terms_url else "",
         sign_in_url=check.web_url("SITE_SIGN_IN_URL", sign_in_url)
@@ -407,7 +408,8 @@ def _site_settings(src: _Source, app_urls: Mapping[str, str]) -> SiteSettings:
         if sign_out_url
         else f"{blog}/auth/logout/",
         time_zone=check.time_zone(
-            "SITE_TIME_ZONE", src.get("SITE_TIME_ZONE", "site", "time_zone", default="Europe/London")
+            "SITE_TIME_ZONE",
+            src.get("SITE_TIME_ZONE", "site", "time_zone", default="Europe/London"),
         ),
     )
 

@@ -14,7 +14,8 @@ of each run). It reads the project's session cookie (same SECRET_KEY, same cooki
 know the shopper and the CSRF token.
 
 Only what the bench's carts need: no sign-in, no bookings shown, no pending orders shown
-(the bench's shoppers have none: a row there is a 500 here, not a wrong page).
+(the bench's shoppers have none: a row there is a 500 here, not a wrong page). The page
+header's item count is the whole cart's, from the same rows, as the project's.
 """
 
 from __future__ import annotations
@@ -143,6 +144,33 @@ class Overview:
         return tuple(s for s in self.sections if s.page_id is not None)
 
 
+@dataclass(frozen=True)
+class Site:
+    """The project's site settings as the bench runs it: the defaults (shared/config.py)."""
+
+    name: str = "The Co-op"
+    contact_email: str = ""
+    terms_url: str = ""
+
+
+@dataclass(frozen=True)
+class Header:
+    """The project's page header context (bp/cart/site_header.py) of an anonymous shopper."""
+
+    cart_count: int
+    signed_in: bool = False
+    user_name: None = None
+    sign_out_form: bool = True
+
+    @property
+    def sign_in_url(self) -> str:
+        return url_for("demo.sign_in")
+
+    @property
+    def sign_out_url(self) -> str:
+        return url_for("demo.sign_out")
+
+
 app.jinja_env.globals.update(
     url_for=url_for,
     csrf_token=csrf_token,
@@ -151,6 +179,7 @@ app.jinja_env.globals.update(
     cart_fingerprint=cart_fingerprint,
     production=False,
     app_urls={},
+    site=Site(),
 )
 # Compiled in, though the bench's carts hold no bookings.
 app.jinja_env.filters["slot_time"] = lambda starts, ends=None: format_slot_time(
@@ -236,23 +265,18 @@ async def page(page_slug: str) -> str:
         the_page = Page(found["id"], found["slug"], found["title"])
         lines: list[Line] = []
         if anon is not None:
-            rows = await conn.fetch(queries.LINES_OF_PAGE, anon, the_page.id)
-            lines = await _lines(conn, rows)
+            # Every page's lines and bookings, as the project loads them for its header.
+            lines = await _lines(conn, await conn.fetch(queries.LINES_OF_ALL_PAGES, anon))
             _nothing_pending(
-                await conn.fetch(
-                    queries.PENDING_ENTRIES_OF_PAGE,
-                    "pending",
-                    anon,
-                    the_page.id,
-                    "ordered",
-                    "confirmed",
-                ),
+                await conn.fetch(queries.PENDING_ENTRIES, "pending", anon, "ordered", "confirmed"),
                 await conn.fetch(queries.PENDING_ORDER_OF_PAGE, anon, "pending", the_page.id),
             )
+    on_page = [line for line in lines if line.page_id == the_page.id]
     return await render_template(
         "cart/page.html",
         page=the_page,
-        section=_section(the_page.id, the_page, lines),
+        section=_section(the_page.id, the_page, on_page),
+        header=Header(cart_count=sum(line.quantity for line in lines)),
         max_quantity=MAX_QUANTITY,
         next_url=request.path,
     )
@@ -288,9 +312,11 @@ async def overview() -> str:
                 s.page_id or 0,
             )
         )
+    shown = Overview(tuple(sections))
     return await render_template(
         "cart/overview.html",
-        overview=Overview(tuple(sections)),
+        overview=shown,
+        header=Header(cart_count=shown.item_count),
         max_quantity=MAX_QUANTITY,
         next_url=request.path,
     )

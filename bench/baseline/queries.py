@@ -20,7 +20,6 @@ _LINES = (
     "AND cart_items.user_id IS NULL AND cart_items.deleted_at IS NULL"
 )
 _LINES_ORDER = " ORDER BY cart_items.created_at, cart_items.id"
-LINES_OF_PAGE = _LINES + " AND cart_items.page_id = $2::INTEGER" + _LINES_ORDER
 LINES_OF_ALL_PAGES = _LINES + _LINES_ORDER
 
 # The columns of the project's ProductInfo.
@@ -45,29 +44,23 @@ def pages_by_ids(count: int) -> str:
     return _PAGES + "posts.id " + _integers_in(count)
 
 
-def _pending_entries(on_one_page: bool) -> str:
-    """Pending bookings with the places their slot has taken; parameters: state, session id,
-    (page id), then the two states that hold a place."""
-    holding = "($4::VARCHAR, $5::VARCHAR)" if on_one_page else "($3::VARCHAR, $4::VARCHAR)"
-    page = " AND calendars.page_id = $3::INTEGER" if on_one_page else ""
-    return (
-        "SELECT calendar_entries.id AS entry_id, calendar_entries.state, "
-        "calendar_entries.order_id, calendar_slots.id AS slot_id, calendar_slots.calendar_id, "
-        "calendars.page_id, calendar_slots.title, calendar_slots.starts_at, "
-        "calendar_slots.ends_at, calendar_slots.places, calendar_slots.price_minor, "
-        "calendar_slots.currency, (SELECT count(*) AS count_1 FROM calendar_entries AS "
-        "calendar_entries_1 WHERE calendar_entries_1.slot_id = calendar_slots.id AND "
-        f"calendar_entries_1.state IN {holding}) AS places_taken FROM calendar_entries "
-        "JOIN calendar_slots ON calendar_slots.id = calendar_entries.slot_id "
-        "JOIN calendars ON calendars.id = calendar_slots.calendar_id "
-        "WHERE calendar_entries.state = $1::VARCHAR AND calendar_entries.session_id = "
-        f"$2::VARCHAR AND calendar_entries.user_id IS NULL{page} "
-        "ORDER BY calendar_slots.starts_at, calendar_entries.id"
-    )
-
-
-PENDING_ENTRIES_OF_PAGE = _pending_entries(on_one_page=True)
-PENDING_ENTRIES = _pending_entries(on_one_page=False)
+# Pending bookings with the places their slot has taken; parameters: state, session id, then
+# the two states that hold a place. (Every page's: the page cart's header counts them all.)
+PENDING_ENTRIES = (
+    "SELECT calendar_entries.id AS entry_id, calendar_entries.state, "
+    "calendar_entries.order_id, calendar_slots.id AS slot_id, calendar_slots.calendar_id, "
+    "calendars.page_id, calendar_slots.title, calendar_slots.starts_at, "
+    "calendar_slots.ends_at, calendar_slots.places, calendar_slots.price_minor, "
+    "calendar_slots.currency, (SELECT count(*) AS count_1 FROM calendar_entries AS "
+    "calendar_entries_1 WHERE calendar_entries_1.slot_id = calendar_slots.id AND "
+    "calendar_entries_1.state IN ($3::VARCHAR, $4::VARCHAR)) AS places_taken FROM "
+    "calendar_entries "
+    "JOIN calendar_slots ON calendar_slots.id = calendar_entries.slot_id "
+    "JOIN calendars ON calendars.id = calendar_slots.calendar_id "
+    "WHERE calendar_entries.state = $1::VARCHAR AND calendar_entries.session_id = "
+    "$2::VARCHAR AND calendar_entries.user_id IS NULL "
+    "ORDER BY calendar_slots.starts_at, calendar_entries.id"
+)
 
 _PENDING_ORDERS = (
     "SELECT orders.id, orders.public_ref, orders.number, orders.page_id, orders.total_minor, "
