@@ -68,6 +68,7 @@ async def _check_out(page_slug: str | None) -> Any:
                 key=form.get("checkout_key"), fingerprint=form.get("fingerprint")
             ),
             locale=settings.locale,
+            time_zone=settings.site.time_zone,
             limits=HoldingLimits.from_settings(settings),
         )
     except (CartError, CheckoutError) as refused:

@@ -1,12 +1,12 @@
-"""Words and dates of the order pages, for the configured locale."""
+"""Words and dates of the order pages, for the configured locale and the site's time zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from babel.dates import format_datetime
 from quart import current_app
 
+from bp.cart.services.slot_time import format_moment
 from bp.orders import bp
 from bp.orders.services.status_words import booking_words, status_words
 from shared.base_app import settings_of
@@ -24,9 +24,6 @@ def booking_state(state: str) -> str:
 
 @bp.app_template_filter("order_date")
 def order_date(moment: datetime) -> str:
-    """'4 May 2030, 10:00 UTC': orders are stored in UTC and shown so, saying so."""
-    # SQLite hands timestamps back without their zone; they are stored in UTC.
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return format_datetime(
-        utc, "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=settings_of(current_app).locale
-    )
+    """'4 May 2030, 11:00 BST': stored in UTC, shown in the site's time zone, saying which."""
+    settings = settings_of(current_app)
+    return format_moment(moment, locale=settings.locale, time_zone=settings.site.time_zone)

@@ -91,7 +91,8 @@ async def test_page_cart_shows_lines_bookings_line_totals_and_the_page_total(  #
 async def test_the_booking_shows_when_it_takes_place(client, cart) -> None:  # type: ignore[no-untyped-def]
     await start_session(client)
     html = await page_html(client, "/cart/bakery/")
-    assert "Booking: Sat 4 May 2030, 10:00–13:00" in html
+    # 10:00 UTC is 11:00 in London in May (the site's time zone), and says so.
+    assert "Booking: Sat 4 May 2030, 11:00–14:00 BST" in html
 
 
 async def test_every_form_carries_the_csrf_token_and_every_input_has_a_label(  # type: ignore[no-untyped-def]

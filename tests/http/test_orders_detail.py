@@ -61,7 +61,7 @@ async def test_an_unpaid_order_shows_its_lines_as_they_were_its_booking_and_pay_
     assert "Bread" in page and "£2.50" in page and "£5.00" in page and "Jam" in page
     assert "Renamed" not in page and "£99.99" not in page
     assert "£24.00" in page
-    assert "Baking class" in page and "Sat 4 May 2030, 10:00–13:00" in page
+    assert "Baking class" in page and "Sat 4 May 2030, 11:00–14:00 BST" in page
     assert "Held for this order until it is paid" in page
     assert "No payment has been started for this order." in page
     assert f'action="/checkout/{placed.public_ref}/pay-again"' in page

@@ -41,7 +41,7 @@ async def test_an_anonymous_shopper_sees_their_orders_with_date_shop_status_and_
     assert status == 200
     assert order_numbers(page) == [waiting.number, paid.number]  # newest first
     assert f'href="/orders/{paid.public_ref}"' in page
-    assert "1 Jan 2030, 12:00 UTC" in page
+    assert "1 Jan 2030, 12:00 GMT" in page  # stored in UTC, shown in London's time
     assert "Bakery &amp; Co" in page and "Site shop" in page  # escaped; the site's own shop
     assert "Paid" in page and "Waiting for payment" in page
     assert "£24.00" in page and "£9.50" in page

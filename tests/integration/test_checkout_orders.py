@@ -79,7 +79,7 @@ async def test_a_page_cart_becomes_an_order_with_copies_of_its_lines_and_booking
             "booking",
             None,
             bakery.entry_id,
-            "Baking class, Sat 4 May 2030, 10:00–13:00",
+            "Baking class, Sat 4 May 2030, 11:00–14:00 BST",
             1500,
             1,
             1500,
@@ -113,7 +113,7 @@ async def test_order_created_is_in_the_outbox_with_the_order_and_nothing_of_the_
     assert [(i["kind"], i["title"], i["line_total_minor"]) for i in payload["items"]] == [
         ("product", "Bread", 500),
         ("product", "Jam", 400),
-        ("booking", "Baking class, Sat 4 May 2030, 10:00–13:00", 1500),
+        ("booking", "Baking class, Sat 4 May 2030, 11:00–14:00 BST", 1500),
     ]
     assert payload["status"] == "pending"
     assert datetime.fromisoformat(payload["occurred_at"]) == order.created_at
@@ -261,7 +261,7 @@ async def test_a_product_shown_as_unavailable_is_left_out_as_the_page_says(
     assert order.total_minor == 2000
     assert [item[3] for item in await stored_items(db, order.id)] == [
         "Bread",
-        "Baking class, Sat 4 May 2030, 10:00–13:00",
+        "Baking class, Sat 4 May 2030, 11:00–14:00 BST",
     ]
     # It stays in the cart, not part of any order.
     assert await line_orders(db) == {bakery.bread_line: order.id, bakery.jam_line: None}

@@ -41,6 +41,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +76,7 @@ MAX_TOTAL_MINOR = 2**31 - 1
 NUMBER_DRAWS = 3
 TITLE_LENGTH = 300  # OrderItem.title
 DEFAULT_LOCALE = "en_GB"
+DEFAULT_TIME_ZONE = ZoneInfo("Europe/London")  # SITE_TIME_ZONE's default
 # pg_advisory_xact_lock(class, key): this class's keys are shoppers taking turns at checkout.
 _CHECKOUT_LOCK_CLASS = 0x43415254  # "CART"
 
@@ -115,6 +118,7 @@ async def create_order_from_cart(
     idempotency_key: str,
     expected_fingerprint: str,
     locale: str = DEFAULT_LOCALE,
+    time_zone: tzinfo = DEFAULT_TIME_ZONE,
     limits: HoldingLimits = HoldingLimits(),
 ) -> Order:
     """The order for the owner's cart of `page_id` (None: the site-level cart); commits.
@@ -131,6 +135,7 @@ async def create_order_from_cart(
         idempotency_key=idempotency_key,
         expected_fingerprint=expected_fingerprint,
         locale=locale,
+        time_zone=time_zone,
         limits=limits,
     )
     return placed.order
@@ -143,6 +148,7 @@ async def checkout_cart(
     page_slug: str | None,
     form: CheckoutForm,
     locale: str = DEFAULT_LOCALE,
+    time_zone: tzinfo = DEFAULT_TIME_ZONE,
     limits: HoldingLimits = HoldingLimits(),
 ) -> PlacedOrder:
     """What the checkout routes call: the page named by its slug (None: the site's cart).
@@ -164,6 +170,7 @@ async def checkout_cart(
         idempotency_key=form.idempotency_key,
         expected_fingerprint=form.fingerprint,
         locale=locale,
+        time_zone=time_zone,
         limits=limits,
     )
 
@@ -176,6 +183,7 @@ async def place_order(
     idempotency_key: str,
     expected_fingerprint: str,
     locale: str = DEFAULT_LOCALE,
+    time_zone: tzinfo = DEFAULT_TIME_ZONE,
     limits: HoldingLimits = HoldingLimits(),
 ) -> PlacedOrder:
     """create_order_from_cart(), also saying whether this call made the order."""
@@ -204,7 +212,13 @@ async def place_order(
             await _refuse_if_pending(session, owner=owner, page_id=page_id)
             await _refuse_if_too_many_unpaid(session, owner=owner, limits=limits)
             max_places = limits.places_per_slot
-        order = _new_order(checked, owner=owner, idempotency_key=idempotency_key, locale=locale)
+        order = _new_order(
+            checked,
+            owner=owner,
+            idempotency_key=idempotency_key,
+            locale=locale,
+            time_zone=time_zone,
+        )
         session.add(order)
         try:
             await session.flush()
@@ -306,7 +320,9 @@ def _check(section: Section, *, expected_fingerprint: str) -> _Checked:
     )
 
 
-def _new_order(checked: _Checked, *, owner: Owner, idempotency_key: str, locale: str) -> Order:
+def _new_order(
+    checked: _Checked, *, owner: Owner, idempotency_key: str, locale: str, time_zone: tzinfo
+) -> Order:
     items = [
         OrderItem(
             kind=OrderItemKind.PRODUCT,
@@ -323,10 +339,13 @@ def _new_order(checked: _Checked, *, owner: Owner, idempotency_key: str, locale:
         OrderItem(
             kind=OrderItemKind.BOOKING,
             calendar_entry_id=booking.entry_id,
-            # The slot's time is part of what was bought: the copy keeps it.
+            # The slot's time is part of what was bought: the copy keeps it, as the shopper
+            # read it (the site's time zone, named).
             title=(
                 f"{booking.title}, "
-                f"{format_slot_time(booking.starts_at, booking.ends_at, locale=locale)}"
+                + format_slot_time(
+                    booking.starts_at, booking.ends_at, locale=locale, time_zone=time_zone
+                )
             )[:TITLE_LENGTH],
             unit_price_minor=booking.price_minor,
             quantity=1,
