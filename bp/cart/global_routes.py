@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
 from quart import current_app, jsonify, request, session, url_for
 
 from bp.cart import bp
 from bp.cart.responses import back_url, done, refuse, safe_url
-from bp.cart.services.add import add_product
-from bp.cart.services.change_quantity import change_quantities, change_quantity
+from bp.cart.services.add import Added, add_product
+from bp.cart.services.change_quantity import QuantityChanged, change_quantities, change_quantity
 from bp.cart.services.errors import CartError
 from bp.cart.services.identity import current_owner
 from bp.cart.services.load import load_cart
@@ -52,11 +53,24 @@ async def add() -> Any:
         url_for("cart.page", page_slug=added.page.slug) if added.page else url_for("cart.overview")
     )
     return await done(
-        f"Added {added.product_title} ×{added.added} to your cart "
-        f"({added.quantity_now} in your cart now).",
+        _added_message(added, cart_url),
         to=safe_url(form.get("next")) or cart_url,
         json_body={"line_id": added.line_id, "quantity": added.quantity_now, "cart_url": cart_url},
     )
+
+
+def _added_message(added: Added, cart_url: str) -> Markup:
+    """'Added 2 × Compost, 20 litres to your cart for Garden Shop. See your cart': what was
+    added, to which shop's cart, and a link to it (the shopper stays on the shop's page).
+    Markup.format escapes the titles; the session cookie keeps the Markup as such."""
+    message = Markup("Added {quantity} × {title} to your cart").format(
+        quantity=added.added, title=added.product_title
+    )
+    if added.page is not None:
+        message += Markup(" for {shop}").format(shop=added.page.title)
+    if added.quantity_now != added.added:
+        message += Markup(": you now have {now}").format(now=added.quantity_now)
+    return message + Markup('. <a href="{url}">See your cart</a>').format(url=cart_url)
 
 
 @bp.post("/lines/<int:line_id>/quantity")
@@ -75,7 +89,7 @@ async def update_line(line_id: int) -> Any:
     except CartError as error:
         return await refuse(error, back=back)
     return await done(
-        f"Quantity changed to {changed.quantity}.",
+        _quantity_message(changed),
         to=back,
         json_body={"line_id": changed.line_id, "quantity": changed.quantity},
     )
@@ -109,9 +123,7 @@ async def update_cart() -> Any:
         )
     except CartError as error:
         return await refuse(error, back=back)
-    message = " ".join(
-        f"Quantity of {change.title} changed to {change.quantity}." for change in changed
-    )
+    message = " ".join(_quantity_message(change) for change in changed)
     return await done(
         message or "Nothing was changed: the quantities were already as shown.",
         to=back,
@@ -119,19 +131,24 @@ async def update_cart() -> Any:
     )
 
 
+def _quantity_message(changed: QuantityChanged) -> str:
+    """'Compost, 20 litres: quantity changed to 1.' (the cart form names each line it changed)."""
+    return f"{changed.title}: quantity changed to {changed.quantity}."
+
+
 @bp.post("/lines/<int:line_id>/remove")
 async def remove_line(line_id: int) -> Any:
     form = await request.form
     back = back_url(form)
     try:
-        await remove_cart_line(
+        title = await remove_cart_line(
             get_session(),
             owner=current_owner(session, create=False),
             line_id=parse_line_id(line_id),
         )
     except CartError as error:
         return await refuse(error, back=back)
-    return await done("Removed from your cart.", to=back, json_body={"line_id": line_id})
+    return await done(f"{title}: removed from your cart.", to=back, json_body={"line_id": line_id})
 
 
 @bp.post("/bookings/<int:entry_id>/remove")
@@ -147,8 +164,12 @@ async def remove_booking(entry_id: int) -> Any:
         )
     except CartError as error:
         return await refuse(error, back=back)
+    settings = settings_of(current_app)
     when = format_slot_time(
-        removed.starts_at, removed.ends_at, locale=settings_of(current_app).locale
+        removed.starts_at,
+        removed.ends_at,
+        locale=settings.locale,
+        time_zone=settings.site.time_zone,
     )
     return await done(
         f"Removed your booking for {removed.title} ({when}).",

@@ -56,7 +56,9 @@ async def test_adding_a_product_stores_the_line_and_shows_the_pages_cart(  # typ
 
     assert response.status_code == 302 and response.headers["Location"] == "/cart/bakery/"
     html = await (await client.get("/cart/bakery/")).get_data(as_text=True)
-    assert "Added Bread ×2 to your cart (2 in your cart now)." in html
+    assert (
+        'Added 2 × Bread to your cart for Bakery. <a href="/cart/bakery/">See your cart</a>' in html
+    )
     assert "£5.00" in html
     assert await live_lines(db) == [(ANON_ID, bakery["page"], bakery["bread"], 2)]
 

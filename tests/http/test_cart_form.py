@@ -59,7 +59,7 @@ async def test_update_sets_each_changed_quantity_and_names_the_products(  # type
     response = await client.post(CART_FORM_ACTION, form=sent, follow_redirects=True)
 
     html = await response.get_data(as_text=True)
-    assert "Quantity of Bread changed to 5. Quantity of Jam changed to 3." in html
+    assert "Bread: quantity changed to 5. Jam: quantity changed to 3." in html
     assert "£24.50" in html  # 5 × £2.50 + 3 × £4.00
     assert await quantities(db) == {lines["bread"]: 5, lines["jam"]: 3, lines["theirs"]: 1}
 

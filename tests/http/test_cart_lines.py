@@ -54,7 +54,7 @@ async def test_changing_a_quantity_updates_line_and_total(  # type: ignore[no-un
         follow_redirects=True,
     )
     html = await response.get_data(as_text=True)
-    assert "Quantity changed to 5." in html
+    assert "Bread: quantity changed to 5." in html
     assert 'value="5"' in html and "£12.50" in html
     assert await stored(db) == [(lines["mine"], 5, True), (lines["theirs"], 1, True)]
 
@@ -69,7 +69,7 @@ async def test_removing_a_line_soft_deletes_it_and_the_page_says_the_cart_is_emp
         follow_redirects=True,
     )
     html = await response.get_data(as_text=True)
-    assert "Removed from your cart." in html
+    assert "Bread: removed from your cart." in html
     assert "Your cart for Bakery is empty." in html
     assert await stored(db) == [(lines["mine"], 2, False), (lines["theirs"], 1, True)]
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.errors import CartError
 from bp.cart.services.lines import (
-    LineQuantity,
     free_lines_of,
     live_lines_query,
     refusal_for_line,
@@ -24,6 +23,13 @@ from shared.registry import services
 from shared.statements import fetch_all, owner_params
 
 
+@dataclass(frozen=True)
+class QuantityChanged:
+    line_id: int
+    title: str  # the product's, so that the shopper is told which line changed
+    quantity: int
+
+
 async def change_quantity(
     session: AsyncSession,
     *,
@@ -31,39 +37,35 @@ async def change_quantity(
     line_id: int,
     quantity: int,
     max_quantity: int,
-) -> LineQuantity:
-    """One conditional UPDATE: only the owner's free line changes; else `line_unknown`."""
+) -> QuantityChanged:
+    """One conditional UPDATE: only the owner's free line changes; else `line_unknown`.
+    Then its product's title, for the message (one read, in the same transaction)."""
     if not 1 <= quantity <= max_quantity:
         raise CartError("quantity_invalid", max_quantity=max_quantity)
     if owner is None:  # an anonymous visitor with no cart owns no line
         raise CartError("line_unknown")
-    if not await _set_free_line_quantity(session, owner, line_id, quantity):
+    product_id = await _set_free_line_quantity(session, owner, line_id, quantity)
+    if product_id is None:
         raise CartError(await refusal_for_line(session, owner=owner, line_id=line_id))
+    product = await services.market.get_product(session, product_id)
     await session.commit()
-    return LineQuantity(line_id, quantity)
+    return QuantityChanged(line_id, product.title if product else MISSING_PRODUCT_TITLE, quantity)
 
 
 async def _set_free_line_quantity(
     session: AsyncSession, owner: Owner, line_id: int, quantity: int
-) -> bool:
-    """One conditional UPDATE: only the owner's free line changes. False: nothing changed."""
-    changed = (
+) -> int | None:
+    """One conditional UPDATE: only the owner's free line changes. Its product's id, or
+    None: nothing changed."""
+    return (
         await session.execute(
             update(CartItem)
             .where(CartItem.id == line_id, free_lines_of(owner))
             .values(quantity=quantity, updated_at=utcnow())
-            .returning(CartItem.id)
+            .returning(CartItem.product_id)
             .execution_options(synchronize_session=False)
         )
     ).scalar_one_or_none()
-    return changed is not None
-
-
-@dataclass(frozen=True)
-class QuantityChanged:
-    line_id: int
-    title: str
-    quantity: int
 
 
 async def change_quantities(
@@ -102,7 +104,7 @@ async def change_quantities(
         if quantity != lines[line_id].quantity:
             changes.append(QuantityChanged(line_id, title, quantity))
     for change in changes:
-        if not await _set_free_line_quantity(session, owner, change.line_id, change.quantity):
+        if await _set_free_line_quantity(session, owner, change.line_id, change.quantity) is None:
             reason = await refusal_for_line(session, owner=owner, line_id=change.line_id)
             await session.rollback()
             raise CartError(reason)
