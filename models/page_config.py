@@ -1,8 +1,9 @@
-"""A page's own shop settings: which SumUp merchant account its checkouts pay."""
+"""A page's own shop settings: which SumUp merchant account its checkouts pay, and what it
+tells a shopper happens after an order of its products."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, Timestamped
@@ -20,3 +21,7 @@ class PageConfig(Timestamped, Base):
     # secrets file), never the key itself: this row is readable by all five services.
     sumup_api_key_ref: Mapped[str | None] = mapped_column(String(100))
     checkout_reference_prefix: Mapped[str | None] = mapped_column(String(20))
+    # "What happens next" after an order of the page's products (collection, delivery), as
+    # the return page and the order page say it: plain text, a blank line between
+    # paragraphs. NULL: the site's default text (bp/order/services/next_steps.py).
+    next_steps: Mapped[str | None] = mapped_column(Text)

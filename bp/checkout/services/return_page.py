@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp.cart.services.check_sumup_status import check_sumup_status
 from bp.cart.services.payment import owned_order
 from bp.cart.services.payment_settings import SumUpClients
+from bp.order.services.next_steps import NextSteps, load_next_steps
 from models.order import Order, OrderStatus
 from models.payment_attempt import AttemptStatus, PaymentAttempt
 from shared.config import ConfigError
@@ -50,6 +51,9 @@ class ReturnView:
     state: PaymentState
     pay_url: str | None  # the checkout still open at SumUp, while PENDING
     sumup_unreachable: bool  # SumUp could not be asked just now
+    # "What happens next", when it is what the shopper is waiting for: paid, or waiting for
+    # SumUp to say so (None otherwise: the page says what to do about the payment instead).
+    next_steps: NextSteps | None = None
 
     @property
     def may_pay_again(self) -> bool:
@@ -84,7 +88,16 @@ async def load_return_view(
     latest = await _latest_attempt(session, order_id)
     state = _state(order, latest)
     pay_url = latest.hosted_checkout_url if latest and state == PaymentState.PENDING else None
-    return ReturnView(order=order, state=state, pay_url=pay_url, sumup_unreachable=unreachable)
+    next_steps = None
+    if state in (PaymentState.PAID, PaymentState.PENDING):
+        next_steps = await load_next_steps(session, order)
+    return ReturnView(
+        order=order,
+        state=state,
+        pay_url=pay_url,
+        sumup_unreachable=unreachable,
+        next_steps=next_steps,
+    )
 
 
 def _state(order: Order, latest: PaymentAttempt | None) -> PaymentState:

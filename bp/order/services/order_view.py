@@ -2,7 +2,8 @@
 
 Read only: the page shows what is recorded; "Check payment status" (check_payment.py) is
 what asks SumUp. A fixed number of queries: the order with its lines, its attempts, its
-bookings (calendar service), its page (blog service).
+bookings (calendar service), its page (blog service), and its shop's "what happens next"
+text when it has products (next_steps.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp.cart.services.payment import owned_order
+from bp.order.services.next_steps import NextSteps, next_steps_for
 from bp.orders.services.status_words import attempt_words
 from models.order import Order, OrderItemKind, OrderStatus
 from models.payment_attempt import AttemptStatus, PaymentAttempt
@@ -53,6 +55,8 @@ class OrderView:
     attempts: tuple[AttemptLine, ...]  # oldest first
     may_pay_again: bool
     may_check: bool
+    # What happens next: once paid, or after paying (None: the order is closed).
+    next_steps: NextSteps | None = None
 
 
 async def load_order_view(
@@ -75,6 +79,12 @@ async def load_order_view(
     if order.page_id is not None:
         page = await services.blog.page_by_id(session, order.page_id)
     held = {entry.id for entry in bookings}
+    next_steps = None
+    # Not while the shop checks a payment by hand: the page says they will be in touch.
+    if order.status == OrderStatus.PAID or (
+        order.status == OrderStatus.PENDING and order.attention_reason is None
+    ):
+        next_steps = await next_steps_for(session, order, page=page, bookings=bookings)
     latest = attempts[-1] if attempts else None
     return OrderView(
         order=order,
@@ -105,6 +115,7 @@ async def load_order_view(
         ),
         may_check=order.status in _CHECKABLE
         and any(attempt.sumup_checkout_id for attempt in attempts),
+        next_steps=next_steps,
     )
 
 
