@@ -32,14 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
+from markupsafe import Markup
 from quart import Quart, abort, flash, redirect, render_template, request, session
 
 from bench.baseline import queries
 
 PROJECT_ROOT = Path(os.environ["BASELINE_PROJECT_ROOT"]).resolve()
 LOCALE = "en_GB"
+TIME_ZONE = ZoneInfo("Europe/London")  # the project's default SITE_TIME_ZONE
 MAX_QUANTITY = int(os.environ.get("CART_MAX_QUANTITY", "10000"))
 POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "15"))  # the project's default
 
@@ -183,7 +186,7 @@ app.jinja_env.globals.update(
 )
 # Compiled in, though the bench's carts hold no bookings.
 app.jinja_env.filters["slot_time"] = lambda starts, ends=None: format_slot_time(
-    starts, ends, locale=LOCALE
+    starts, ends, locale=LOCALE, time_zone=TIME_ZONE
 )
 
 
@@ -352,8 +355,14 @@ async def add() -> Any:
             await flash(f"You cannot have more than {MAX_QUANTITY} of {product['title']}.", "error")
             return redirect(form.get("next") or "/cart/")
         found = await conn.fetchrow(queries.PAGE_BY_ID, product["page_id"])
-    await flash(
-        f"Added {product['title']} ×{quantity} to your cart ({line['quantity']} in your cart now).",
-        "success",
+    # The project's message (bp/cart/global_routes.py _added_message), Markup and all.
+    cart_url = f"/cart/{found['slug']}/"
+    message = Markup("Added {quantity} × {title} to your cart for {shop}").format(
+        quantity=quantity, title=product["title"], shop=found["title"]
     )
-    return redirect(form.get("next") or f"/cart/{found['slug']}/")
+    if line["quantity"] != quantity:
+        message += Markup(": you now have {now}").format(now=line["quantity"])
+    await flash(
+        message + Markup('. <a href="{url}">See your cart</a>').format(url=cart_url), "success"
+    )
+    return redirect(form.get("next") or cart_url)
