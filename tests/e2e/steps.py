@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 from tests.e2e.shopper import Shopper
 
 ORDER_NUMBER = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}")
+# The header's cart link: "Cart", then its item count ("Cart 3 items").
+CART_LINK = re.compile(r"^Cart( \d+ items?)?$")
 
 
 def order_ref(shopper: Shopper) -> str:
@@ -24,7 +26,7 @@ def add_to_cart(shopper: Shopper, product: str, *, quantity: int = 1) -> None:
     )
     shopper.press(f"Add {product} to cart", f"shop after adding {product}")
     expect(shopper.page.get_by_role("status")).to_contain_text(
-        f"Added {product} ×{quantity} to your cart"
+        f"Added {quantity} × {product} to your cart"
     )
 
 

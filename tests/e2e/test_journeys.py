@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.shopper import ShopperFactory
 from tests.e2e.steps import (
+    CART_LINK,
     ORDER_NUMBER,
     add_to_cart,
     order_ref,
@@ -40,7 +41,7 @@ def test_anonymous_shopper_pays_one_page_and_the_other_pages_cart_is_untouched(
     shopper.visit("/shop/community-garden/", "shop: Community Garden")
     add_to_cart(shopper, "Heritage tomato seeds")
 
-    shopper.follow("Cart", "overview", within=shopper.nav)
+    shopper.follow(CART_LINK, "overview", within=shopper.nav)
     assert shopper.path == "/cart/"
     expect(main).to_contain_text("4 items in 2 carts")
     bakery = main.locator("section.cart-section", has_text="The Bakery")
@@ -108,7 +109,7 @@ def test_declined_card_leaves_the_order_waiting_in_the_cart_and_paying_again_pay
     expect(main).to_contain_text("Nothing was charged")
 
     # The cart shows the waiting order, with Pay, instead of a second checkout.
-    shopper.follow("Cart", "overview (order waiting)", within=shopper.nav)
+    shopper.follow(CART_LINK, "overview (order waiting)", within=shopper.nav)
     shopper.follow("Go to your cart for The Bakery", "page cart: order waiting")
     panel = main.locator("section.pending-order")
     expect(panel).to_contain_text(re.compile(rf"Order {ORDER_NUMBER.pattern} is waiting"))
