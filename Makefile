@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-e2e test-faults test-multiprocess migrate seed lint bench profile clean
+.PHONY: run test test-e2e screenshots test-faults test-multiprocess migrate seed lint bench profile clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -43,6 +43,11 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 
 test-e2e: $(VENV)/.installed-e2e node_modules/axe-core/axe.min.js
 	CART_E2E=1 $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# The README's pictures (docs/screenshots/: a page cart and an order page, phone and
+# desktop), taken by the browser journey that checks them (tests/e2e/test_shop_pages.py).
+screenshots: $(VENV)/.installed-e2e node_modules/axe-core/axe.min.js
+	CART_E2E=1 E2E_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_shop_pages.py -k readme $(PYTEST_ARGS)
 
 # Real faults (tests/faults/): PostgreSQL restarted (a cluster of the test's own, made by
 # initdb/pg_ctl), Redis stopped and frozen (redis-server of its own), SumUp unreachable and

@@ -223,3 +223,66 @@ def tab_through(page: Page) -> list[FocusStop]:
         seen.add(key)
         stops.append(stop)
     return stops
+
+
+# Each body cell of the tables matching a selector: its column's heading, its data-label,
+# and what its ::before shows (the label on a phone, where the headings are hidden).
+_TABLE_CELLS = """
+(selector) => Array.from(document.querySelectorAll(selector)).flatMap(table => {
+  const head = table.querySelector('thead');
+  const headings = head ? Array.from(head.querySelectorAll('th')).map(th => th.innerText.trim())
+                        : [];
+  const headingsShown = !!head && getComputedStyle(head).display !== 'none';
+  return Array.from(table.querySelectorAll('tbody tr')).flatMap(row =>
+    Array.from(row.children).map((cell, column) => ({
+      column, heading: headings[column] || '', headingsShown,
+      label: cell.getAttribute('data-label'),
+      before: getComputedStyle(cell, '::before').content,
+      align: getComputedStyle(cell).textAlign,
+      money: cell.classList.contains('money'),
+    })));
+})
+"""
+
+
+@dataclass(frozen=True)
+class TableCell:
+    column: int
+    heading: str
+    headings_shown: bool
+    label: str | None
+    before: str
+    align: str
+    money: bool
+
+
+def table_cells(page: Page, selector: str) -> list[TableCell]:
+    return [
+        TableCell(
+            column=int(cell["column"]),
+            heading=str(cell["heading"]),
+            headings_shown=bool(cell["headingsShown"]),
+            label=cell["label"],
+            before=str(cell["before"]),
+            align=str(cell["align"]),
+            money=bool(cell["money"]),
+        )
+        for cell in page.evaluate(_TABLE_CELLS, selector)
+    ]
+
+
+def unlabelled_on_a_phone(page: Page, selector: str) -> list[str]:
+    """At 390 px the tables' headings are hidden: every cell but a row's first (what the
+    row is) must show its column's heading itself. The cells that do not, described."""
+    cells = table_cells(page, selector)
+    assert cells, f"no table rows match {selector}"
+    problems = []
+    for cell in cells:
+        if cell.column == 0 or cell.headings_shown:
+            continue
+        if cell.label != cell.heading or cell.before in ("none", "normal", ""):
+            problems.append(
+                f"column {cell.column} ({cell.heading!r}): data-label {cell.label!r}, "
+                f"::before {cell.before}"
+            )
+    return problems

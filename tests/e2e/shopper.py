@@ -3,6 +3,7 @@ lands on goes through checks.py before the journey looks at it."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -85,13 +86,22 @@ class Shopper:
             target.click()
         self._landed(navigation.value, label)
 
-    def screenshot(self, name: str) -> None:
-        """The page at 390×844 and at 1280×800, whole, into the artifacts folder."""
-        for size in (PHONE, DESKTOP):
+    def screenshot(self, name: str, *, readme: bool = False) -> None:
+        """The page at 390×844 and at 1280×800, whole, into the artifacts folder. With
+        `readme`, and E2E_SCREENSHOTS_DIR set (`make screenshots`: docs/screenshots), also
+        what a screen shows of it at each size, as <name>-phone.png and <name>-desktop.png,
+        the README's pictures."""
+        readme_dir = os.environ.get("E2E_SCREENSHOTS_DIR") if readme else None
+        for size, device in ((PHONE, "phone"), (DESKTOP, "desktop")):
             self.page.set_viewport_size(size)
             target = self.artifacts / f"{name}-{size['width']}x{size['height']}.png"
             self.page.screenshot(path=target, full_page=True)
             self.record.screenshots.append(target)
+            if readme_dir:
+                shown = Path(readme_dir) / f"{name}-{device}.png"
+                shown.parent.mkdir(parents=True, exist_ok=True)
+                self.page.screenshot(path=shown)
+                self.record.screenshots.append(shown)
         self.page.set_viewport_size(PHONE)
 
     # --- the checks on every page -------------------------------------------------------

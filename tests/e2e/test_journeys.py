@@ -151,7 +151,7 @@ def test_signing_in_adopts_the_anonymous_cart(open_shopper: ShopperFactory) -> N
     # The lines are Alice's now, not the browser's: gone when she signs out, back when she
     # signs in again.
     shopper.visit("/demo/sign-in", "demo sign-in, signed in")
-    shopper.press("Sign out", "shops, signed out")
+    shopper.press("Sign out", "shops, signed out", within=main)
     shopper.visit("/cart/", "overview, signed out")
     expect(main).to_contain_text("Your cart is empty")
     shopper.visit("/demo/sign-in", "demo sign-in, again")
