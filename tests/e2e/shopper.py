@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,7 @@ class Shopper:
     def screenshot(self, name: str, *, readme: bool = False) -> None:
         """The page at 390×844 and at 1280×800, whole, into the artifacts folder. With
         `readme`, and E2E_SCREENSHOTS_DIR set (`make screenshots`: docs/screenshots), also
-        what a screen shows of it at each size, as <name>-phone.png and <name>-desktop.png,
-        the README's pictures."""
+        as <name>-phone.png and <name>-desktop.png, the README's pictures."""
         readme_dir = os.environ.get("E2E_SCREENSHOTS_DIR") if readme else None
         for size, device in ((PHONE, "phone"), (DESKTOP, "desktop")):
             self.page.set_viewport_size(size)
@@ -100,7 +100,7 @@ class Shopper:
             if readme_dir:
                 shown = Path(readme_dir) / f"{name}-{device}.png"
                 shown.parent.mkdir(parents=True, exist_ok=True)
-                self.page.screenshot(path=shown)
+                shutil.copyfile(target, shown)
                 self.record.screenshots.append(shown)
         self.page.set_viewport_size(PHONE)
 
