@@ -9,9 +9,16 @@ from markupsafe import Markup
 from quart import current_app, jsonify, request, session, url_for
 
 from bp.cart import bp
-from bp.cart.responses import back_url, done, refuse, safe_url
+from bp.cart.overview_routes import render_overview
+from bp.cart.page_routes import render_page_cart
+from bp.cart.responses import CartFormErrors, back_url, cart_view, done, refuse, safe_url
 from bp.cart.services.add import Added, add_product
-from bp.cart.services.change_quantity import QuantityChanged, change_quantities, change_quantity
+from bp.cart.services.change_quantity import (
+    QuantitiesInvalid,
+    QuantityChanged,
+    change_quantities,
+    change_quantity,
+)
 from bp.cart.services.errors import CartError
 from bp.cart.services.identity import current_owner
 from bp.cart.services.load import load_cart
@@ -28,6 +35,7 @@ from bp.cart.services.summary import summary as cart_summary
 from bp.cart.services.totals import overview as cart_overview
 from shared.base_app import settings_of
 from shared.db import get_session
+from shared.errors import wants_json
 from shared.money import format_money
 
 
@@ -103,24 +111,29 @@ QUANTITY_FIELD_PREFIX = "quantity-"
 async def update_cart() -> Any:
     """A cart page's one form, for the whole cart (as GOV.UK's basket): a line's or a
     booking's Remove button says which in its value, and answers as its own route does;
-    else "Update quantities" sets every line's quantity as typed."""
+    else "Update quantities" sets every line's quantity as typed, or, when some are not
+    whole numbers in range, shows the page again with each of them marked."""
     form = await request.form
     back = back_url(form)
+    wanted: dict[int, str] = {}
     try:
         if "remove" in form:
             return await remove_line(parse_line_id(form["remove"]))
         if "remove_booking" in form:
             return await remove_booking(parse_entry_id(form["remove_booking"]))
+        wanted = {
+            parse_line_id(name.removeprefix(QUANTITY_FIELD_PREFIX)): typed
+            for name, typed in form.items()
+            if name.startswith(QUANTITY_FIELD_PREFIX)
+        }
         changed = await change_quantities(
             get_session(),
             owner=current_owner(session, create=False),
-            wanted={
-                parse_line_id(name.removeprefix(QUANTITY_FIELD_PREFIX)): typed
-                for name, typed in form.items()
-                if name.startswith(QUANTITY_FIELD_PREFIX)
-            },
+            wanted=wanted,
             max_quantity=settings_of(current_app).max_quantity,
         )
+    except QuantitiesInvalid as error:
+        return await _refuse_quantities(error, typed=wanted, back=back)
     except CartError as error:
         return await refuse(error, back=back)
     message = " ".join(_quantity_message(change) for change in changed)
@@ -129,6 +142,24 @@ async def update_cart() -> Any:
         to=back,
         json_body={"lines": [{"line_id": c.line_id, "quantity": c.quantity} for c in changed]},
     )
+
+
+async def _refuse_quantities(error: QuantitiesInvalid, *, typed: dict[int, str], back: str) -> Any:
+    """Quantities typed that are not whole numbers in range (nothing was changed): the cart
+    page the form came from, rendered again with a 400 as GOV.UK's error pattern has it,
+    every bad field marked and every field keeping what was typed, so the shopper is led to
+    each one and loses nothing. A JSON caller, or a form whose `next` is no cart page of
+    ours, gets the refusal as any other."""
+    view = None if wants_json() else cart_view(back)
+    if view is None:
+        return await refuse(error, back=back)
+    endpoint, args = view
+    shown = CartFormErrors(messages=error.by_line, typed=typed)
+    # The view's own address, as its GET would have put in the forms' `next`.
+    next_url = url_for(endpoint, **args)
+    if endpoint == "cart.page":
+        return await render_page_cart(args["page_slug"], next_url=next_url, cart_form=shown)
+    return await render_overview(next_url=next_url, cart_form=shown)
 
 
 def _quantity_message(changed: QuantityChanged) -> str:

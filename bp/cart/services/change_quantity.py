@@ -23,6 +23,22 @@ from shared.registry import services
 from shared.statements import fetch_all, owner_params
 
 
+class QuantitiesInvalid(CartError):
+    """The cart form's quantities that are not whole numbers in range: every one of them, so
+    that the page can mark each field (GOV.UK's error summary), not only the first.
+
+    As a CartError it is the first of them (`quantity_invalid_for`, naming its product), so
+    a JSON answer or a flashed message reads as for any single refusal.
+    """
+
+    def __init__(self, invalid: Mapping[int, CartError]) -> None:
+        first = next(iter(invalid.values()))
+        super().__init__(first.code, **first.params)
+        # line id -> the message naming its product, in the order the form sent them (not
+        # `messages`: that is CodedError's table of codes)
+        self.by_line: dict[int, str] = {line_id: e.message for line_id, e in invalid.items()}
+
+
 @dataclass(frozen=True)
 class QuantityChanged:
     line_id: int
@@ -78,10 +94,11 @@ async def change_quantities(
     """The cart form's "Update quantities": each line of `wanted` (line id -> the quantity as
     typed) whose quantity differs is set to it, all or nothing, and committed.
 
-    Refuses (CartError, nothing changed) a quantity that is not a whole number in range,
-    naming its product; a line that is not one of the owner's live lines; and a line
-    held by a pending order whose quantity was changed. Lines left as they were are skipped,
-    held ones included, so a form sent back unchanged changes nothing and is no error.
+    Refuses (CartError, nothing changed) a line that is not one of the owner's live lines;
+    quantities that are not whole numbers in range (QuantitiesInvalid, every one of them,
+    each naming its product); and a line held by a pending order whose quantity was changed.
+    Lines left as they were are skipped, held ones included, so a form sent back unchanged
+    changes nothing and is no error.
     """
     if owner is None:  # an anonymous visitor with no cart owns no line
         raise CartError("line_unknown")
@@ -93,16 +110,21 @@ async def change_quantities(
         session, {lines[line_id].product_id for line_id in wanted}
     )
     changes: list[QuantityChanged] = []
+    invalid: dict[int, CartError] = {}
     for line_id, typed in wanted.items():
         product = products.get(lines[line_id].product_id)
         title = product.title if product else MISSING_PRODUCT_TITLE
         try:
             quantity = parse_quantity(typed, max_quantity=max_quantity)
         except CartError:
-            error = CartError("quantity_invalid_for", title=title, max_quantity=max_quantity)
-            raise error from None
+            invalid[line_id] = CartError(
+                "quantity_invalid_for", title=title, max_quantity=max_quantity
+            )
+            continue
         if quantity != lines[line_id].quantity:
             changes.append(QuantityChanged(line_id, title, quantity))
+    if invalid:  # nothing was written yet: checked before any UPDATE
+        raise QuantitiesInvalid(invalid)
     for change in changes:
         if await _set_free_line_quantity(session, owner, change.line_id, change.quantity) is None:
             reason = await refusal_for_line(session, owner=owner, line_id=change.line_id)
