@@ -74,12 +74,15 @@ class Shopper:
         response = self.page.goto(self.server.url + path)
         self._landed(response, label)
 
-    def press(self, name: Name, label: str, *, within: Locator | None = None) -> None:
-        """Clicks a button that submits a form, and lands on the page it leads to."""
+    def press(
+        self, name: Name, label: str, *, within: Locator | None = None, refused: bool = False
+    ) -> None:
+        """Clicks a button that submits a form, and lands on the page it leads to (with
+        `refused`, the form's own page again, sent back with its errors: a 400)."""
         target = (within or self.page).get_by_role("button", name=name, exact=isinstance(name, str))
         with self.page.expect_navigation() as navigation:
             target.click()
-        self._landed(navigation.value, label)
+        self._landed(navigation.value, label, refused=refused)
 
     def follow(self, name: Name, label: str, *, within: Locator | None = None) -> None:
         target = (within or self.page).get_by_role("link", name=name, exact=isinstance(name, str))
@@ -106,9 +109,9 @@ class Shopper:
 
     # --- the checks on every page -------------------------------------------------------
 
-    def _landed(self, response: Response | None, label: str) -> None:
+    def _landed(self, response: Response | None, label: str, *, refused: bool = False) -> None:
         assert response is not None, f"{label}: no response"
-        assert response.status < 400, (
+        assert (response.status == 400) if refused else (response.status < 400), (
             f"{label}: {response.status} for {response.url}\n{self.main.inner_text()[:500]}"
         )
         self.check(label)

@@ -130,3 +130,31 @@ def test_the_overview_is_read_only_and_leads_to_each_page_cart(
     expect(bakery.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
     expect(bakery.get_by_role("textbox")).to_have_count(0)
     expect(bakery.get_by_role("link", name="Go to your cart for The Bakery")).to_be_visible()
+
+
+def test_bad_quantities_come_back_with_an_error_summary_that_leads_to_each_field(
+    open_shopper: ShopperFactory,
+) -> None:
+    shopper = open_shopper()
+    main = shopper.main
+
+    shopper.visit("/shop/community-garden/", "shop: Community Garden")
+    add_to_cart(shopper, "Heritage tomato seeds")
+    add_to_cart(shopper, "Compost, 20 litres")
+    shopper.visit("/cart/community-garden/", "page cart: Community Garden")
+    main.get_by_label("Quantity of Heritage tomato seeds").fill("two")
+    main.get_by_label("Quantity of Compost, 20 litres").fill("3")
+    shopper.press("Update quantities", "page cart: a quantity refused", refused=True)
+
+    assert shopper.page.title().startswith("Error: ")
+    summary = main.locator(".error-summary")
+    # Focused as the page loads (autofocus, no script); the checks have tabbed on since.
+    expect(summary).to_have_attribute("autofocus", "")
+    expect(summary).to_contain_text("Nothing was changed")
+    # What was typed stays, the bad and the good; the link leads to the bad field.
+    seeds = main.get_by_label("Quantity of Heritage tomato seeds")
+    expect(seeds).to_have_value("two")
+    expect(main.get_by_label("Quantity of Compost, 20 litres")).to_have_value("3")
+    summary.get_by_role("link", name=re.compile("Heritage tomato seeds")).click()
+    expect(seeds).to_be_focused()
+    expect(seeds).to_have_accessible_description(re.compile("whole number from 1 to"))

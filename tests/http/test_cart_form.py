@@ -90,10 +90,9 @@ async def test_one_bad_quantity_names_its_product_and_changes_none(  # type: ign
 
     # The page again, with the error (tests/http/test_cart_form_errors.py has the rest).
     assert response.status_code == 400
-    assert (
-        "Please enter the quantity of Jam as a whole number from 1 to 99. Nothing was changed."
-        in await response.get_data(as_text=True)
-    )
+    page = await response.get_data(as_text=True)
+    assert "Enter the quantity of Jam as a whole number from 1 to 99" in page
+    assert "Nothing was changed" in page
     assert await quantities(db) == {lines["bread"]: 2, lines["jam"]: 1, lines["theirs"]: 1}
 
 

@@ -21,7 +21,13 @@ JSON = {"Accept": "application/json"}
 
 
 def message_for(title: str) -> str:
-    """The wording of the quantity error (bp/cart/services/errors.py), as the page shows it."""
+    """What a bad field says (bp/cart/services/errors.py quantity_field), beside it and in
+    the summary, which says once that nothing was changed."""
+    return f"Enter the quantity of {title} as a whole number from 1 to 99"
+
+
+def refusal_for(title: str) -> str:
+    """The whole refusal (quantity_invalid_for) a JSON answer or a flash gives."""
     return (
         f"Please enter the quantity of {title} as a whole number from 1 to 99. Nothing was changed."
     )
@@ -207,7 +213,7 @@ async def test_json_answers_as_before_with_the_first_bad_quantity(  # type: igno
     assert response.status_code == 400
     assert await response.get_json() == {
         "error": "quantity_invalid_for",
-        "message": message_for("Bread"),
+        "message": refusal_for("Bread"),
     }
     assert (await quantities(db))[lines["bread"]] == 2
 
@@ -226,4 +232,4 @@ async def test_a_form_from_anywhere_else_is_refused_with_a_flash_as_before(  # t
     assert response.status_code == 302 and response.headers["Location"] == next_url
     assert (await quantities(db))[lines["jam"]] == 1
     html = await page_html(client, PAGE)
-    assert message_for("Jam") in html and "error-summary" not in html
+    assert refusal_for("Jam") in html and "error-summary" not in html

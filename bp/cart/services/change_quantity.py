@@ -31,12 +31,16 @@ class QuantitiesInvalid(CartError):
     a JSON answer or a flashed message reads as for any single refusal.
     """
 
-    def __init__(self, invalid: Mapping[int, CartError]) -> None:
-        first = next(iter(invalid.values()))
-        super().__init__(first.code, **first.params)
-        # line id -> the message naming its product, in the order the form sent them (not
-        # `messages`: that is CodedError's table of codes)
-        self.by_line: dict[int, str] = {line_id: e.message for line_id, e in invalid.items()}
+    def __init__(self, invalid: Mapping[int, str], *, max_quantity: int) -> None:
+        super().__init__(
+            "quantity_invalid_for", title=next(iter(invalid.values())), max_quantity=max_quantity
+        )
+        # line id -> what its field says, naming its product (`quantity_field`), in the order
+        # the form sent them (not `messages`: that is CodedError's table of codes)
+        self.by_line: dict[int, str] = {
+            line_id: CartError("quantity_field", title=title, max_quantity=max_quantity).message
+            for line_id, title in invalid.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -110,21 +114,19 @@ async def change_quantities(
         session, {lines[line_id].product_id for line_id in wanted}
     )
     changes: list[QuantityChanged] = []
-    invalid: dict[int, CartError] = {}
+    invalid: dict[int, str] = {}  # line id -> its product's title
     for line_id, typed in wanted.items():
         product = products.get(lines[line_id].product_id)
         title = product.title if product else MISSING_PRODUCT_TITLE
         try:
             quantity = parse_quantity(typed, max_quantity=max_quantity)
         except CartError:
-            invalid[line_id] = CartError(
-                "quantity_invalid_for", title=title, max_quantity=max_quantity
-            )
+            invalid[line_id] = title
             continue
         if quantity != lines[line_id].quantity:
             changes.append(QuantityChanged(line_id, title, quantity))
     if invalid:  # nothing was written yet: checked before any UPDATE
-        raise QuantitiesInvalid(invalid)
+        raise QuantitiesInvalid(invalid, max_quantity=max_quantity)
     for change in changes:
         if await _set_free_line_quantity(session, owner, change.line_id, change.quantity) is None:
             reason = await refusal_for_line(session, owner=owner, line_id=change.line_id)

@@ -21,6 +21,9 @@ MESSAGES: dict[str, str] = {
         "Please enter the quantity of {title} as a whole number from 1 to {max_quantity}. "
         "Nothing was changed."
     ),
+    # One field of the cart form, beside it and in the page's error summary (which says
+    # once that nothing was changed).
+    "quantity_field": "Enter the quantity of {title} as a whole number from 1 to {max_quantity}",
     "quantity_too_large": (
         "A cart can hold at most {max_quantity} of {title}; you already have {current}. "
         "Nothing was added."
