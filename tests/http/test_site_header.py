@@ -121,3 +121,49 @@ async def test_nobody_signed_in_gets_a_sign_in_link(client) -> None:  # type: ig
 
     assert 'href="/demo/sign-in"' in html
     assert 'action="/demo/sign-out"' not in html
+
+
+@pytest.fixture
+async def production_client(database_url: str, var_dir, engine):  # type: ignore[no-untyped-def]
+    """The app in production mode, named and with the footer's contact and terms set."""
+    from app import create_app
+    from shared.config import load_settings
+    from shared.db import make_sessionmaker
+
+    settings = load_settings(
+        {
+            "APP_MODE": "production",
+            "SECRET_KEY": "p" * 40,
+            "DATABASE_URL_ASYNC": database_url,
+            "CART_VAR_DIR": str(var_dir),
+            "APP_URL_BLOG": "https://coop.example",
+            "SITE_NAME": "Riverside Food Co-op",
+            "SITE_CONTACT_EMAIL": "shop@riverside.example",
+            "SITE_TERMS_URL": "https://coop.example/terms",
+        }
+    )
+    app = create_app(settings)
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessionmaker"] = make_sessionmaker(engine)
+    async with app.test_app() as running:
+        yield running.test_client()
+
+
+async def test_production_signs_in_and_out_at_the_blog_and_names_the_site(  # type: ignore[no-untyped-def]
+    production_client, factory: Factory
+) -> None:
+    anonymous = await (await production_client.get("/cart/")).get_data(as_text=True)
+    assert 'href="https://coop.example/auth/login/"' in anonymous
+    assert "Riverside Food Co-op" in anonymous
+    assert 'href="mailto:shop@riverside.example"' in anonymous
+    assert 'href="https://coop.example/terms"' in anonymous
+
+    user = await factory.user(display_name="Bea")
+    async with production_client.session_transaction() as session:
+        session["user_id"] = user.id
+    signed_in = await (await production_client.get("/cart/")).get_data(as_text=True)
+
+    assert "Signed in as <strong>Bea</strong>" in signed_in
+    # The blog's page, a link: this service has no sign-out of its own in production.
+    assert 'href="https://coop.example/auth/logout/"' in signed_in
+    assert "/demo/sign-out" not in signed_in
