@@ -73,12 +73,20 @@ def test_readme_journey_header_count_labels_and_what_happens_next(
     shopper.screenshot("page-cart", readme=True)
 
     shopper.press("Check out and pay £44.00", "sandbox: hosted payment page")
+    hosted_page = shopper.path
     pay_in_sandbox(shopper, "£44.00")
     expect(main.get_by_role("heading", name="What happens next")).to_be_visible()
     expect(main).to_contain_text("Bread-making class")
     expect_labels_on_a_phone(shopper, "table.order-lines")
     expect_money_right_aligned_on_a_desktop(shopper, "table.order-lines")
     assert header_count(shopper) == "0"  # the cart was cleared by the payment
+    return_page = shopper.path
+
+    # SumUp's (the sandbox's) page of the checkout, opened again: paid, nothing to press.
+    shopper.visit(hosted_page, "sandbox: the checkout, paid")
+    expect(shopper.page.get_by_role("heading", level=1)).to_have_text("Paid £44.00")
+    expect(shopper.button("Pay £44.00")).to_have_count(0)
+    shopper.visit(return_page, "return page (paid), again")
 
     shopper.follow(re.compile(r"^See order "), "order page (paid)")
     expect(main.get_by_role("heading", name="What happens next")).to_be_visible()
