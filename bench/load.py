@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR))
+# The harness (bench/harness/), and the checkout it belongs to, for its list of the service's
+# settings (shared/config.py) that it keeps out of the servers' environment.
+sys.path[:0] = [str(BENCH_DIR), str(BENCH_DIR.parent)]
 
 import httpx  # noqa: E402
 from harness import (  # noqa: E402
@@ -39,6 +41,8 @@ from harness import (  # noqa: E402
     sql_check,
     wrk,
 )
+
+from shared.config import without_settings  # noqa: E402
 
 HARNESS_ROOT = BENCH_DIR.parent
 OUT_DIR = HARNESS_ROOT / "var" / "bench"
@@ -231,7 +235,7 @@ def project_url_rules(plan: Plan) -> str:
 
 
 def baseline_env(plan: Plan) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(servers._SETTING_PREFIXES)}
+    env = without_settings(os.environ, "BASELINE_")
     env.update(
         BASELINE_URL_RULES=plan.url_rules,
         BASELINE_PROJECT_ROOT=str(plan.project_root),

@@ -33,6 +33,36 @@ SUMUP_PRODUCTION_API = "https://api.sumup.com"
 SANDBOX_PATH = "/sumup-sandbox"
 SANDBOX_STORES = ("database", "memory")
 
+# Every environment variable that sets something here begins with one of these (AUDIT_LOG is
+# the operator commands'). A harness that starts a server of its own (the bench, the browser,
+# multiprocess and fault tests) drops them from the environment it hands on, so that the
+# developer's shell cannot make it another server than the one it means: a real SumUp key
+# would turn the sandbox off, a SITE_TIME_ZONE change every time shown.
+SETTING_ENV_PREFIXES = (
+    "APP_",
+    "AUDIT_LOG",
+    "BACKGROUND_JOBS",
+    "CANONICAL_HOST",
+    "CART_",
+    "DATABASE_",
+    "EVENTS_",
+    "LOCALE",
+    "ORDER_",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "SESSION_COOKIE_",
+    "SITE_",
+    "SUMUP_",
+    "TRUSTED_PROXY_HOPS",
+)
+
+
+def without_settings(environ: Mapping[str, str], *also: str) -> dict[str, str]:
+    """`environ` without the service's settings (SETTING_ENV_PREFIXES), nor any variable
+    beginning with one of `also`."""
+    dropped = SETTING_ENV_PREFIXES + also
+    return {name: value for name, value in environ.items() if not name.startswith(dropped)}
+
 
 @dataclass(frozen=True)
 class SumUpSettings:

@@ -15,29 +15,12 @@ from pathlib import Path
 
 import httpx
 
+from shared.config import without_settings  # the harness's own checkout (bench/load.py)
+
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
 HYPERCORN = str(Path(sys.executable).with_name("hypercorn"))
 
-# Settings a developer's shell may hold that would make the server another than the one
-# benched (a real SumUp key would turn the sandbox off, say): dropped, as the tests do.
-_SETTING_PREFIXES = (
-    "APP_",
-    "AUDIT_LOG",
-    "BACKGROUND_JOBS",
-    "CANONICAL_HOST",
-    "CART_",
-    "DATABASE_URL",
-    "EVENTS_",
-    "LOCALE",
-    "ORDER_",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "SESSION_COOKIE_",
-    "SUMUP_",
-    "TRUSTED_PROXY_HOPS",
-    "BASELINE_",
-)
 SECRET_KEY = "bench-" + "k" * 40  # the project's and the baseline's: both read the cookie
 
 
@@ -53,7 +36,7 @@ def project_env(
     """Development mode stated explicitly (the SumUp sandbox is served: the checkout
     scenario pays there), on PostgreSQL and Redis, the order jobs and event dispatcher on
     as in production, one host name not enforced, quantities up to the highest allowed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
+    env = without_settings(os.environ, "BASELINE_")
     env.update(
         APP_MODE="development",
         SECRET_KEY=SECRET_KEY,

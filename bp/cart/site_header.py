@@ -48,15 +48,15 @@ def init_site_header(app: Quart) -> None:
 
 async def site_header() -> SiteHeader:
     settings = settings_of(current_app)
-    signed_in = signed_in_user_id(session) is not None
-    cart_count, user_name = await _from_database()
+    user_id = signed_in_user_id(session)
+    cart_count, user_name = await _from_database(user_id)
     if settings.production:
         sign_in_url, sign_out_url = settings.site.sign_in_url, settings.site.sign_out_url
     else:
         sign_in_url, sign_out_url = url_for("demo.sign_in"), url_for("demo.sign_out")
     return SiteHeader(
         cart_count=cart_count,
-        signed_in=signed_in,
+        signed_in=user_id is not None,
         user_name=user_name,
         sign_in_url=sign_in_url,
         sign_out_url=sign_out_url,
@@ -64,11 +64,10 @@ async def site_header() -> SiteHeader:
     )
 
 
-async def _from_database() -> tuple[int | None, str | None]:
+async def _from_database(user_id: int | None) -> tuple[int | None, str | None]:
     if g.get("render_without_database"):
         return None, None
     owner = current_owner(session, create=False)
-    user_id = signed_in_user_id(session)
     try:
         count = g.get("cart_item_count")
         if count is None:

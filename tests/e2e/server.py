@@ -29,29 +29,11 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from shared.config import PROJECT_ROOT
+from shared.config import PROJECT_ROOT, without_settings
 from shared.db import make_engine
 
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 10
-
-# Settings the developer's shell may hold that would make this another server than the one
-# the journeys are written for (a real SumUp key would turn the sandbox off, say).
-_SETTING_PREFIXES = (
-    "APP_",
-    "AUDIT_LOG",
-    "BACKGROUND_JOBS",
-    "CART_",
-    "DATABASE_URL",
-    "EVENTS_",
-    "LOCALE",
-    "ORDER_",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "SESSION_COOKIE_",
-    "SUMUP_",
-    "TRUSTED_PROXY_HOPS",
-)
 
 
 @dataclass(frozen=True)
@@ -77,7 +59,7 @@ def free_port() -> int:
 def server_env(
     *, var_dir: Path, origin: str, database_url: str | None, redis_url: str | None
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
+    env = without_settings(os.environ)
     env.update(
         APP_MODE="development",
         CART_VAR_DIR=str(var_dir),

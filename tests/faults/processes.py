@@ -25,30 +25,12 @@ from pathlib import Path
 
 import httpx
 
-from shared.config import PROJECT_ROOT
+from shared.config import PROJECT_ROOT, without_settings
 
 # Generous, bounded: the machine CI runs on has two cores, often busy.
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 COMMAND_TIMEOUT_SECONDS = 90.0
-
-# Settings the developer's shell may hold that would make the app another one than the one
-# the faults are written for (as tests/e2e/server.py).
-_SETTING_PREFIXES = (
-    "APP_",
-    "AUDIT_LOG",
-    "BACKGROUND_JOBS",
-    "CART_",
-    "DATABASE_URL",
-    "EVENTS_",
-    "LOCALE",
-    "ORDER_",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "SESSION_COOKIE_",
-    "SUMUP_",
-    "TRUSTED_PROXY_HOPS",
-)
 
 
 def free_port() -> int:
@@ -235,7 +217,7 @@ def app_env(
     *, origin: str, var_dir: Path, database_url: str, redis_url: str | None = None, **extra: str
 ) -> dict[str, str]:
     """Development mode asked for explicitly, on the database (and Redis) given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
+    env = without_settings(os.environ)
     env.update(
         APP_MODE="development",
         DATABASE_URL_ASYNC=database_url,

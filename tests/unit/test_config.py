@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -10,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import PROJECT_ROOT, ConfigError, load_settings
+from shared.config import (
+    PROJECT_ROOT,
+    SETTING_ENV_PREFIXES,
+    ConfigError,
+    load_settings,
+    without_settings,
+)
 
 PRODUCTION_DB = "postgresql+asyncpg://cart@db.internal/coop"
 
@@ -170,3 +177,18 @@ def test_importing_the_app_in_production_without_settings_exits_with_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("cart: cannot start:") and missing in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_every_setting_variable_is_one_the_harnesses_keep_out_of_their_servers() -> None:
+    """The bench and the browser, multiprocess and fault tests start servers with the shell's
+    environment minus SETTING_ENV_PREFIXES: a variable the settings read that no prefix
+    covers would reach them (SITE_TIME_ZONE, say, and every time the journeys check)."""
+    source = (PROJECT_ROOT / "shared" / "config.py").read_text()
+    read = set(re.findall(r'(?:src\.get|src\.from_env|env\.get)\(\s*"([A-Z_]+)"', source))
+    read |= {f"APP_URL_{name.upper()}" for name in ("blog", "cart")}
+
+    assert {"SITE_TIME_ZONE", "DATABASE_POOL_SIZE", "SUMUP_API_KEY_REF"} <= read
+    assert [name for name in sorted(read) if not name.startswith(SETTING_ENV_PREFIXES)] == []
+    assert without_settings({"SITE_NAME": "x", "PATH": "/bin", "BASELINE_X": "y"}, "BASELINE_") == {
+        "PATH": "/bin"
+    }
