@@ -163,6 +163,22 @@ async def record_failure(
     return Outcome.PARKED if parked else Outcome.RETRYING
 
 
+async def release_claims(session: AsyncSession, claims: list[ClaimedEvent]) -> int:
+    """Give back the leases of claims whose round was cut short before their outcome was
+    recorded (the database gone mid-round): due again at once, rather than when the lease
+    runs out. Only where the claim is still ours; the attempt it used stays counted."""
+    released = 0
+    for claimed in claims:  # a round's batch at most, and only after a failed round
+        result = await session.execute(
+            update(OutboxEvent)
+            .where(*_still_ours(claimed))
+            .values(locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        released += result.rowcount  # type: ignore[attr-defined]
+    return released
+
+
 # The start of last_error for an event held back by a Redis outage (stream.StreamUnavailable).
 STREAM_OUTAGE_ERROR = "StreamUnavailable:"
 

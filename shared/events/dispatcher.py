@@ -24,6 +24,7 @@ from shared.events.claims import (
     claim_due_events,
     record_delivered,
     record_failure,
+    release_claims,
     release_waiting_for_the_stream,
 )
 from shared.events.stream import RedisStream
@@ -67,16 +68,31 @@ async def dispatch_once(
     *,
     policy: DispatchPolicy | None = None,
     now: datetime | None = None,
+    open_claims: list[ClaimedEvent] | None = None,
 ) -> DispatchReport:
-    """One round. `now` fixes the clock (tests); by default each step reads the time."""
+    """One round. `now` fixes the clock (tests); by default each step reads the time.
+
+    `open_claims`, the dispatcher's own across rounds (run_dispatcher): the events claimed
+    whose outcome is not recorded yet. A round cut short leaves some there, and the next one
+    gives their leases back before it claims: when the database comes back after an outage,
+    they go out at once, not a lease (a minute) later.
+    """
     policy = policy or DispatchPolicy()
+    unrecorded = [] if open_claims is None else open_claims
 
     def clock() -> datetime:
         return now or utcnow()
 
+    if unrecorded:
+        async with sessionmaker() as session:
+            await release_claims(session, unrecorded)
+            await session.commit()
+        unrecorded.clear()
+
     async with sessionmaker() as session:
         claimed = await claim_due_events(session, now=clock(), policy=policy)
         await session.commit()  # the lease is public before any delivery starts
+    unrecorded.extend(claimed)
 
     report = DispatchReport(claimed=len(claimed))
     async with sessionmaker() as session:
@@ -99,6 +115,7 @@ async def dispatch_once(
                 )
             # Each outcome committed on its own: a crash later in the batch loses no record.
             await session.commit()
+            unrecorded.remove(item)
             report.outcomes[outcome] += 1
     await _after_an_outage(sessionmaker, targets, report, now=clock())
     return report
@@ -179,9 +196,12 @@ async def run_dispatcher(
 ) -> None:
     """Rounds until `stop` is set: at once while there is work, else every `idle_seconds`."""
     log.info("event dispatcher started")
+    open_claims: list[ClaimedEvent] = []
     while not stop.is_set():
         try:
-            report = await dispatch_once(sessionmaker, targets, policy=policy)
+            report = await dispatch_once(
+                sessionmaker, targets, policy=policy, open_claims=open_claims
+            )
         except Exception as error:  # the database away, say: keep trying, leases cover the gap
             if database_unreachable(error):  # one line: an outage is no bug to trace
                 log.warning(

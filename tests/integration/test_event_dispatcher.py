@@ -64,6 +64,33 @@ async def test_each_event_reaches_the_subscribers_once_and_is_marked_delivered(
     assert recorder.event_ids == [created, paid]
 
 
+async def test_a_round_cut_short_gives_its_leases_back_at_the_next_round(
+    sessions: async_sessionmaker[AsyncSession], db: AsyncSession
+) -> None:
+    """The database went away after the claim was committed and before the outcome was: the
+    same dispatcher's next round releases that claim, and the event goes out then, not when
+    its lease (60 s here) runs out (tests/faults/test_postgres_restart.py, where it did)."""
+    [event_id] = await emit_committed(sessions, "ref-a", "order.paid")
+    start = utcnow()
+    async with sessions() as cut_short:
+        open_claims = await claim_due_events(cut_short, now=start, policy=POLICY)
+        await cut_short.commit()
+    recorder = Recorder()
+
+    report = await dispatch_once(
+        sessions,
+        targets_with(recorder),
+        policy=POLICY,
+        now=start + timedelta(seconds=1),
+        open_claims=open_claims,
+    )
+
+    assert report.outcomes[Outcome.DELIVERED] == 1 and recorder.event_ids == [event_id]
+    assert open_claims == []  # every claim of the round has its outcome recorded
+    row = await outbox_row(db, event_id)
+    assert row.attempts == 2 and row.delivered_at is not None
+
+
 async def test_a_subscriber_gets_only_the_type_it_asked_for_and_star_gets_all(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
