@@ -8,6 +8,7 @@ from quart import Quart
 
 from shared.base_app import create_base_app, drop_flask_context_processors
 from shared.config import ConfigError, Settings, load_settings
+from shared.gc_freeze import init_gc_freeze
 from shared.startup import refuse_to_start
 from sumup.factory import hosted_checkout_form_actions
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Quart:
 
         init_sumup_sandbox(app)
     drop_flask_context_processors(app)
+    init_gc_freeze(app)  # last: what the other start-up hooks made is frozen with the rest
     return app
 
 

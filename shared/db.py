@@ -13,6 +13,7 @@ from typing import Any
 from quart import Quart, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,10 +32,11 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Asy
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
         if pool_size is not None:
             kwargs.update(pool_size=pool_size, max_overflow=0)
-        return create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        _replace_closed_connections_at_checkout(engine)
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +52,27 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Asy
         cursor.close()
 
     return engine
+
+
+def _replace_closed_connections_at_checkout(engine: AsyncEngine) -> None:
+    """A pooled connection that PostgreSQL has closed (a restart, a terminated backend) is
+    replaced by a new one when a request takes it from the pool.
+
+    asyncpg learns of the close as soon as the server's goodbye arrives, so asking it costs
+    nothing. SQLAlchemy's `pool_pre_ping` asked the server instead: BEGIN, an empty query
+    and ROLLBACK, three round trips before every request's first statement, which the cart
+    page (five statements) paid in latency and PostgreSQL in CPU (issue 10). What it caught
+    beyond this is a connection cut without a goodbye (a network device dropping it); there
+    the request's first statement fails, the connection is discarded as it goes back to the
+    pool, and the shopper sees the database-unreachable page once.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _closed_by_the_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and driver.is_closed():
+            # The pool discards it and checks out another (a new connection if need be).
+            raise DisconnectionError("closed by the database server")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -16,14 +16,13 @@ with plain values for the statements built per call and with placeholders for th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Dialect, Executable, and_, bindparam
+from sqlalchemy import BindParameter, ColumnElement, Executable, and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
+from shared.compiled_statements import text_and_arguments
 from shared.interfaces import Owner
 
 OWNER_USER_ID = "owner_user_id"
@@ -84,14 +83,7 @@ async def fetch_all(
     is_write = getattr(statement, "is_dml", False)
     if is_write and not may_commit_alone and not driver.is_in_transaction():
         return (await connection.execute(statement, params)).all()
-    expanded = _compiled(statement, connection.dialect).construct_expanded_state(params)
-    processors = expanded.processors
-    arguments = [
-        processors[name](value) if name in processors else value
-        for name, value in zip(
-            expanded.positiontup or (), expanded.positional_parameters, strict=True
-        )
-    ]
+    text, arguments = text_and_arguments(statement, connection.dialect, params)
     sync = connection.sync_connection
     if sync is not None and sync.dispatch.before_cursor_execute:
         # Listeners of the engine's statements (the tests', the bench's) see this one too,
@@ -100,12 +92,12 @@ async def fetch_all(
             sync.dispatch.before_cursor_execute,
             sync,
             None,
-            expanded.statement,
+            text,
             tuple(arguments),
             None,
             False,
         )
-    return [_Row(record) for record in await driver.fetch(expanded.statement, *arguments)]
+    return [_Row(record) for record in await driver.fetch(text, *arguments)]
 
 
 async def fetch_first(
@@ -126,11 +118,6 @@ class _Row(dict[str, Any]):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-@lru_cache(maxsize=256)
-def _compiled(statement: Executable, dialect: Dialect) -> SQLCompiler:
-    return statement.compile(dialect=dialect)  # type: ignore[attr-defined,no-any-return]
 
 
 async def _connection(session: AsyncSession) -> AsyncConnection:
