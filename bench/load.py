@@ -88,6 +88,7 @@ class Plan:
     started: float = field(default_factory=time.monotonic)
     profile_seconds: float = 0.0
     profile_format: str = "speedscope"
+    profile_scenario: str = "page10"
 
 
 @dataclass
@@ -158,7 +159,13 @@ def parse_args(argv: list[str]) -> Plan:
         type=float,
         metavar="SECONDS",
         default=0,
-        help="instead of the bench: py-spy on a worker, the 10-line page at 16 connections",
+        help="instead of the bench: py-spy on a worker of the project, then of the baseline, "
+        "while wrk drives --profile-scenario at 16 connections",
+    )
+    parser.add_argument(
+        "--profile-scenario",
+        choices=[s for s in ALL_SCENARIOS if s != "checkout"],
+        default="page10",
     )
     parser.add_argument(
         "--profile-format", choices=["speedscope", "flamegraph", "raw"], default="speedscope"
@@ -192,6 +199,7 @@ def parse_args(argv: list[str]) -> Plan:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     plan.profile_seconds, plan.profile_format = args.profile, args.profile_format
+    plan.profile_scenario = args.profile_scenario
     plan.soak_requests, plan.soak_seconds = args.soak, args.soak_seconds
     plan.time_budget_seconds = args.time_budget
     return plan

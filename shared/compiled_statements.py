@@ -20,22 +20,33 @@ from typing import Any
 from sqlalchemy import Dialect, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-_Where = tuple[str, int | None]  # a parameter's name, and its index when it is a list
+_Processor = Callable[[Any], Any] | None
 
 
 @dataclass(frozen=True, slots=True)
-class Expansion:
-    """The SQL text of a statement for lists of given lengths, and how to order its values."""
+class _Argument:
+    """Where a positional argument's value comes from: a parameter (an item of it, when it is
+    a list), or the statement itself (a value written into it when it was built)."""
 
+    name: str | None  # None: `constant`
+    index: int | None
+    constant: Any
+    process: _Processor
+
+    def value(self, params: Mapping[str, Any]) -> Any:
+        if self.name is None:
+            value = self.constant
+        elif self.index is None:
+            value = params[self.name]
+        else:
+            value = params[self.name][self.index]
+        return value if self.process is None else self.process(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Expansion:
     text: str
-    arguments: tuple[tuple[_Where, Callable[[Any], Any] | None], ...]
-
-    def values(self, params: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for (name, index), process in self.arguments:
-            value = params[name] if index is None else params[name][index]
-            values.append(value if process is None else process(value))
-        return values
+    arguments: tuple[_Argument, ...]
 
 
 def text_and_arguments(
@@ -47,9 +58,9 @@ def text_and_arguments(
     )
     expansion = _expansion_for_shape(statement, dialect, frozenset(params), shape)
     if expansion is not None:
-        return expansion.text, expansion.values(params)
+        return expansion.text, [argument.value(params) for argument in expansion.arguments]
     text, arguments = _expanded(_compiled(statement, dialect), params)
-    return text, [value if process is None else process(value) for value, process in arguments]
+    return text, [value if process is None else process(value) for _, value, process in arguments]
 
 
 @lru_cache(maxsize=256)
@@ -60,10 +71,10 @@ def _compiled(statement: Executable, dialect: Dialect) -> SQLCompiler:
 class _Slot:
     """Stands for a value during the expansion: which parameter, which item of its list."""
 
-    __slots__ = ("where",)
+    __slots__ = ("name", "index")
 
-    def __init__(self, where: _Where) -> None:
-        self.where = where
+    def __init__(self, name: str, index: int | None) -> None:
+        self.name, self.index = name, index
 
 
 @lru_cache(maxsize=1024)
@@ -72,42 +83,47 @@ def _expansion_for_shape(
     dialect: Dialect,
     names: frozenset[str],
     shape: tuple[tuple[str, int], ...],
-) -> Expansion | None:
+) -> _Expansion | None:
     lengths = dict(shape)
     slots: dict[str, Any] = {
-        name: [_Slot((name, index)) for index in range(lengths[name])]
+        name: [_Slot(name, index) for index in range(lengths[name])]
         if name in lengths
-        else _Slot((name, None))
+        else _Slot(name, None)
         for name in names
     }
     compiled = _compiled(statement, dialect)
     try:
-        text, arguments = _expanded(compiled, slots)
+        text, expanded = _expanded(compiled, slots)
     except Exception:  # the expansion looked into a value (a literal, a tuple): no shortcut
         return None
-    placed = [slot for slot, _ in arguments]
-    if not all(isinstance(where, _Slot) for where in placed):
-        return None
+    arguments = []
+    for name, value, process in expanded:
+        if isinstance(value, _Slot):
+            arguments.append(_Argument(value.name, value.index, None, process))
+        elif name not in names and name in compiled.binds:
+            arguments.append(_Argument(None, None, value, process))  # the statement's own
+        else:
+            return None  # a parameter's value changed on the way: expanded at each call
     expected = {
         id(slot)
         for name in compiled.binds
         if name in slots
         for slot in (slots[name] if name in lengths else [slots[name]])
     }
-    if {id(slot) for slot in placed} != expected:
+    if {id(value) for _, value, _ in expanded if isinstance(value, _Slot)} != expected:
         return None  # a value went into the text, not into an argument
-    return Expansion(text, tuple((slot.where, process) for slot, process in arguments))
+    return _Expansion(text, tuple(arguments))
 
 
 def _expanded(
     compiled: SQLCompiler, params: Mapping[str, Any]
-) -> tuple[str, list[tuple[Any, Callable[[Any], Any] | None]]]:
-    """SQLAlchemy's own expansion of `params`: the text, and each argument's value (not yet
-    processed) with its type's bind processor."""
+) -> tuple[str, list[tuple[str, Any, _Processor]]]:
+    """SQLAlchemy's own expansion of `params`: the text, and each argument's name, value (not
+    yet processed) and its type's bind processor."""
     expanded = compiled.construct_expanded_state(params)
     processors = expanded.processors
     return expanded.statement, [
-        (value, processors.get(name))
+        (name, value, processors.get(name))
         for name, value in zip(
             expanded.positiontup or (), expanded.positional_parameters, strict=True
         )

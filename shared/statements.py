@@ -15,7 +15,9 @@ with plain values for the statements built per call and with placeholders for th
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Executable, and_, bindparam
@@ -97,7 +99,11 @@ async def fetch_all(
             None,
             False,
         )
-    return [_Row(record) for record in await driver.fetch(text, *arguments)]
+    records = await driver.fetch(text, *arguments)
+    if not records:
+        return []
+    make_row = _row_class(tuple(records[0].keys()))._make
+    return [make_row(record) for record in records]
 
 
 async def fetch_first(
@@ -108,16 +114,11 @@ async def fetch_first(
     return rows[0] if rows else None
 
 
-class _Row(dict[str, Any]):
-    """An asyncpg record's columns by name, as attributes too (as SQLAlchemy's rows)."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+@lru_cache(maxsize=256)
+def _row_class(columns: tuple[str, ...]) -> Any:
+    """Rows of these columns: by name as attributes, and by position, as SQLAlchemy's rows."""
+    # rename: a column without a name fit for an attribute is still there by position.
+    return namedtuple("Row", columns, rename=True)  # type: ignore[misc]  # noqa: PYI024
 
 
 async def _connection(session: AsyncSession) -> AsyncConnection:

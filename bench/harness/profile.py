@@ -1,6 +1,8 @@
-"""`make profile`: py-spy samples the one worker of the project while wrk drives the 10-line
-cart page at 16 connections; the profile goes under var/bench/ (open a speedscope file at
-https://www.speedscope.app, a flamegraph .svg in a browser; raw is collapsed stacks).
+"""`make profile`: py-spy samples the one worker of the project, then of the baseline, while
+wrk drives a scenario (`--profile-scenario`, the 10-line cart page by default) at 16
+connections, and says how many ms of CPU a request took on each (raw format). The profiles
+go under var/bench/ (open a speedscope file at https://www.speedscope.app, a flamegraph .svg
+in a browser; raw is collapsed stacks, for bench/profile_breakdown.py).
 
 py-spy reads the worker's memory (ptrace): run as root, or with CAP_SYS_PTRACE.
 """
@@ -42,16 +44,16 @@ def run(plan: Any, load: Any) -> None:
 
 
 def _profile(plan: Any, load: Any, setup: Any, server: Any, side: str) -> None:
-    load.wrk_run(plan, setup, server, "page10", 16, plan.warm_up_seconds)
+    load.wrk_run(plan, setup, server, plan.profile_scenario, 16, plan.warm_up_seconds)
     output = _output_path(plan, load.OUT_DIR, side)
     spy = _start_py_spy(server.worker_pids()[0], output, plan.profile_seconds, plan.profile_format)
     time.sleep(1)  # py-spy attached before the load starts
-    result = load.wrk_run(plan, setup, server, "page10", 16, plan.profile_seconds)
+    result = load.wrk_run(plan, setup, server, plan.profile_scenario, 16, plan.profile_seconds)
     if spy.wait(timeout=plan.profile_seconds + 60) != 0:
         raise SystemExit(f"py-spy failed ({spy.returncode}): see above")
     load.log(
-        f"{side}: page10 c16 under py-spy: {result.requests_per_second:.1f} req/s, "
-        f"p99 {result.p99_ms:.1f} ms (sampling slows it); "
+        f"{side}: {plan.profile_scenario} c16 under py-spy: "
+        f"{result.requests_per_second:.1f} req/s, p99 {result.p99_ms:.1f} ms (sampling slows it); "
         f"errors in the server log: {server.log_errors()}"
     )
     if plan.profile_format == "raw":
@@ -67,7 +69,7 @@ def _cpu_ms_per_request(output: Path, result: Any) -> float:
 
 def _output_path(plan: Any, out_dir: Path, side: str) -> Path:
     commit = machine.git_commit(plan.project_root).split()[0]
-    name = f"profile-page10-c16-{commit}" if side == "project" else "profile-page10-c16-baseline"
+    name = f"profile-{plan.profile_scenario}-c16-{commit if side == 'project' else side}"
     return out_dir / f"{name}.{SUFFIXES[plan.profile_format]}"
 
 

@@ -60,6 +60,23 @@ def test_the_expansion_is_kept_per_length_and_each_call_gets_its_own_values() ->
     assert (info.hits, info.misses) == (1, 2)
 
 
+def test_a_value_written_into_the_statement_is_kept_with_its_expansion() -> None:
+    statement = select(products.c.id).where(
+        products.c.page_id == 5,  # a constant of the statement, not a parameter
+        products.c.id.in_(bindparam("ids", expanding=True)),
+    )
+    dialect = DIALECTS[0]
+    for ids in ([1], [2], [3, 4]):
+        params = {"ids": ids}
+        assert text_and_arguments(statement, dialect, params) == sqlalchemy_expansion(
+            statement, dialect, params
+        )
+    kept = compiled_statements._expansion_for_shape(
+        statement, dialect, frozenset({"ids"}), (("ids", 2),)
+    )
+    assert kept is not None and [a.constant for a in kept.arguments if a.name is None] == [5]
+
+
 def test_bind_processors_still_run_on_every_call() -> None:
     # SQLite stores a datetime as text: its type's bind processor turns each value into it.
     statement = select(products.c.id).where(
