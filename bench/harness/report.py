@@ -31,8 +31,9 @@ def render(
         _measured(plan, info),
         "",
         "With more than one worker, page10 and add at 16 and 64 connections (the issue's "
-        "targets) are each the median of 3 rounds: hypercorn's workers share one listening "
-        "socket, and how wrk's connections fall between them is luck that lasts the run.",
+        f"targets) are each the median of {plan.target_rounds} rounds: hypercorn's workers "
+        "share one listening socket, and how wrk's connections fall between them is luck "
+        "that lasts the run.",
         "",
         *_WRK_TABLE_HEAD,
     ]
@@ -134,6 +135,11 @@ def _soak_note(plan: Any, f: Any) -> str:
         if f.served < plan.soak_requests
         else ""
     )
+    if not f.soaked_seconds:
+        return (
+            f"Requests are counted after the warm-up. The {f.app}'s {f.workers}-worker server "
+            f"served {f.served} requests in its scenarios, past the 20k mark: no more were needed."
+        )
     return (
         f"Requests are counted after the warm-up. The {f.app}'s {f.workers}-worker server was "
         f"driven on after its scenarios, for the 10k and 20k marks, with the 1-line page at 64 "
