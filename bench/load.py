@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -118,6 +119,11 @@ class ServerFigures:
     soaked: bool = False  # driven on, after the scenarios, for the memory figures
     soaked_seconds: int = 0
     soak_errors: int = 0
+    # Of the targets' rounds, the median of those in which every worker was busy, and how
+    # many they were (bench/README.md, "Fair starts").
+    busy_rounds: dict[tuple[str, int], tuple[wrk.WrkResult | None, int]] = field(
+        default_factory=dict
+    )
 
 
 def parse_args(argv: list[str]) -> Plan:
@@ -445,7 +451,8 @@ def wrk_run(
     path, script, size = WRK_SCENARIOS[scenario]
     lua_input = setup.wrk_inputs["add" if size is None else f"size{size}"]
     servers.wait_until_idle(server)
-    return wrk.run(
+    cpu_before = servers.workers_cpu_seconds(server)
+    result = wrk.run(
         server.url + path,
         script,
         lua_input,
@@ -453,6 +460,13 @@ def wrk_run(
         seconds=seconds,
         threads=plan.wrk_threads,
     )
+    used = [
+        seconds - cpu_before.get(pid, 0.0)
+        for pid, seconds in servers.workers_cpu_seconds(server).items()
+    ]
+    total = sum(used)
+    shares = tuple(u / total for u in used) if total > 0 else ()
+    return dataclasses.replace(result, worker_shares=shares)
 
 
 # The issue's targets (2 workers, these scenarios, 16 and 64 connections) are the median of
@@ -492,18 +506,25 @@ def drive_side_by_side(plan: Plan, setup: Setup, sides: list[Side]) -> None:
                     results[side.figures.app].append(result)
                     _log_run(side.figures, scenario, connections, result)
             for side in sides:
-                side.figures.runs[(scenario, connections)] = wrk.median_of(
-                    results[side.figures.app]
-                )
+                side_results = results[side.figures.app]
+                side.figures.runs[(scenario, connections)] = wrk.median_of(side_results)
+                if rounds > 1:
+                    busy = [r for r in side_results if r.both_workers_busy]
+                    side.figures.busy_rounds[(scenario, connections)] = (
+                        wrk.median_of(busy) if busy else None,
+                        len(busy),
+                    )
 
 
 def _log_run(
     figures: ServerFigures, scenario: str, connections: int, result: wrk.WrkResult
 ) -> None:
+    split = "/".join(f"{share:.0%}" for share in result.worker_shares)
     log(
         f"{figures.app} {figures.workers}w {scenario:>8} c{connections:<3} "
         f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
         f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}"
+        + (f"  workers' CPU {split}" if len(result.worker_shares) > 1 else "")
     )
 
 

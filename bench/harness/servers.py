@@ -181,6 +181,10 @@ def wait_until_idle(server: Server) -> None:
         quiet_looks = quiet_looks + 1 if busiest < IDLE_CPU_SHARE * IDLE_LOOK_SECONDS else 0
 
 
+def workers_cpu_seconds(server: Server) -> dict[int, float]:
+    return {pid: _cpu_seconds(pid) for pid in server.worker_pids()}
+
+
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU time the process has used (0 when it is gone)."""
     try:

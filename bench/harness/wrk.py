@@ -12,6 +12,7 @@ from pathlib import Path
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 WRK = "wrk"
 
+BUSY_WORKER_SHARE = 0.25
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -23,10 +24,18 @@ class WrkResult:
     p99_ms: float
     bad_answers: int  # by the Lua script: not the status (and redirect) expected
     socket_errors: int  # connect, read, write and timeouts
+    # Each worker's share of the server's CPU time during the run (bench/load.py): how the
+    # connections fell between hypercorn's workers. Empty when not measured.
+    worker_shares: tuple[float, ...] = ()
 
     @property
     def errors(self) -> int:
         return self.bad_answers + self.socket_errors
+
+    @property
+    def both_workers_busy(self) -> bool:
+        """Every worker did at least a quarter of the work: not one worker's pace by luck."""
+        return len(self.worker_shares) > 1 and min(self.worker_shares) >= BUSY_WORKER_SHARE
 
 
 def median_of(results: list[WrkResult]) -> WrkResult:
