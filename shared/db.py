@@ -61,10 +61,10 @@ def _replace_closed_connections_at_checkout(engine: AsyncEngine) -> None:
     asyncpg learns of the close as soon as the server's goodbye arrives, so asking it costs
     nothing. SQLAlchemy's `pool_pre_ping` asked the server instead: BEGIN, an empty query
     and ROLLBACK, three round trips before every request's first statement, which the cart
-    page (five statements) paid in latency and PostgreSQL in CPU (issue 10). What it caught
-    beyond this is a connection cut without a goodbye (a network device dropping it); there
-    the request's first statement fails, the connection is discarded as it goes back to the
-    pool, and the shopper sees the database-unreachable page once.
+    page (five statements) paid in latency and PostgreSQL in CPU (issue 10). What only the
+    ping could catch is a connection cut without a goodbye (a network device dropping it
+    silently): such a connection fails the request that uses it instead of being replaced
+    before it (see the README's production notes).
     """
 
     @event.listens_for(engine.sync_engine, "checkout")

@@ -5,8 +5,8 @@ collection, and the app's modules, templates and mappers are most of them: about
 objects in a cart worker. Under load, what is alive during a younger collection (the
 requests in flight) is promoted to the oldest generation, so full collections come every
 few seconds, each one stopping every request in flight for as long as the scan takes: 90 to
-100 ms measured in a worker serving the 10-line cart page at 64 connections, which is the
-whole of the tail that separated the page's p99 from the baseline's (`bench/README.md`).
+100 ms measured in a worker serving the 10-line cart page at 64 connections, a large part
+of what separated the page's p99 from the baseline's (`bench/README.md`).
 
 `gc.freeze()` moves what is tracked when the app starts serving into a permanent generation
 that collections skip. Those objects live as long as the process anyway; what is made later
