@@ -460,9 +460,10 @@ def wrk_run(
         seconds=seconds,
         threads=plan.wrk_threads,
     )
+    # How wrk's connections fell between the workers: each one's share of the CPU time used.
     used = [
-        seconds - cpu_before.get(pid, 0.0)
-        for pid, seconds in servers.workers_cpu_seconds(server).items()
+        cpu_now - cpu_before.get(pid, 0.0)
+        for pid, cpu_now in servers.workers_cpu_seconds(server).items()
     ]
     total = sum(used)
     shares = tuple(u / total for u in used) if total > 0 else ()

@@ -97,3 +97,28 @@ def test_a_statement_the_baseline_leaves_out_is_named() -> None:
     [warning] = sql_check.differences({"add": PAGE_SQL}, {"add": PAGE_SQL[:1]})
     assert warning.startswith("add: statement 2 (project sends 2, baseline 1): ")
     assert "baseline «(none)»" in warning
+
+
+@pytest.mark.parametrize(
+    ("shares", "busy"),
+    [
+        ((0.5, 0.5), True),
+        ((0.25, 0.75), True),
+        ((0.01, 0.99), False),  # one worker took every connection: one worker's pace
+        ((1.0,), False),  # one worker only: not a split at all
+        ((), False),  # not measured
+    ],
+)
+def test_a_round_counts_as_both_workers_busy_only_when_each_did_a_quarter(
+    shares: tuple[float, ...], busy: bool
+) -> None:
+    result = wrk.WrkResult(
+        requests=100,
+        requests_per_second=20.0,
+        p50_ms=1.0,
+        p99_ms=2.0,
+        bad_answers=0,
+        socket_errors=0,
+        worker_shares=shares,
+    )
+    assert result.both_workers_busy is busy
