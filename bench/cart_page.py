@@ -199,8 +199,15 @@ async def run(database_url: str, var_dir: Path, n: int) -> list[Result]:
 
 def report(label: str, results: list[Result], n: int) -> None:
     print(f"\n{label}: {n} renders of /cart/<page>/ per cart (after {WARM_UP_RENDERS} warm-up)")
-    columns = ("lines", 6), ("req/s", 8), ("median ms", 10), ("p95 ms", 8), ("CPU ms", 7)
-    print(" ".join(f"{name:>{width}}" for name, width in columns), f"{'SQL/render':>11}")
+    columns = (
+        ("lines", 6),
+        ("req/s", 8),
+        ("median ms", 10),
+        ("p95 ms", 8),
+        ("CPU ms", 7),
+        ("SQL/render", 11),
+    )
+    print(" ".join(f"{name:>{width}}" for name, width in columns))
     for r in results:
         print(
             f"{r.lines:>6} {r.requests_per_second:>8.0f} {r.median_ms:>10.2f} "

@@ -29,15 +29,15 @@ class _Argument:
     """Where a positional argument's value comes from: a parameter (an item of it, when it is
     a list), or the statement itself (a value written into it when it was built)."""
 
-    name: str | None  # None: `constant`
+    name: str | None  # None: `constant`, its bind processor applied already
     index: int | None
     constant: Any
     process: _Processor
 
     def value(self, params: Mapping[str, Any]) -> Any:
         if self.name is None:
-            value = self.constant
-        elif self.index is None:
+            return self.constant  # processed already
+        if self.index is None:
             value = params[self.name]
         else:
             value = params[self.name][self.index]
@@ -102,7 +102,9 @@ def _expansion_for_shape(
         if isinstance(value, _Slot):
             arguments.append(_Argument(value.name, value.index, None, process))
         elif name not in names and name in compiled.binds:
-            arguments.append(_Argument(None, None, value, process))  # the statement's own
+            # The statement's own value: processed here, once, not at every call.
+            constant = value if process is None else process(value)
+            arguments.append(_Argument(None, None, constant, None))
         else:
             return None  # a parameter's value changed on the way: expanded at each call
     expected = {

@@ -69,8 +69,8 @@ def _replace_closed_connections_at_checkout(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _closed_by_the_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        driver = getattr(dbapi_connection, "driver_connection", None)
-        if driver is not None and driver.is_closed():
+        # An asyncpg connection: the one PostgreSQL driver the settings accept.
+        if dbapi_connection.driver_connection.is_closed():
             # The pool discards it and checks out another (a new connection if need be).
             raise DisconnectionError("closed by the database server")
 
